@@ -1,0 +1,3 @@
+from omnivec.cli.main import main
+
+raise SystemExit(main())

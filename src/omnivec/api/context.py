@@ -1,0 +1,48 @@
+"""Per-request access to the container, the caller's tenant, and request parsing helpers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from omnivec.api.errors import validation_error
+from omnivec.api.json_body import parse_json_body
+from omnivec.bootstrap import Container
+from omnivec.errors import DeadlineExceeded
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+def container(request: Request) -> Container:
+    c: Container = request.app.state.container
+    return c
+
+
+def owner(request: Request) -> str:
+    """The tenant of the caller: a key digest prefix, or "" when no keys are configured."""
+    return str(request.scope.get("state", {}).get("owner", ""))
+
+
+def api_version(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("api_version", "v1beta"))
+
+
+async def read_json(request: Request, schema: type[M], *, allow_empty: bool = False) -> M:
+    data: Any = parse_json_body(await request.body(), allow_empty=allow_empty)
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+async def with_deadline(request: Request, work: Awaitable[T]) -> T:
+    timeout = container(request).settings.limits.request_timeout_s
+    try:
+        return await asyncio.wait_for(work, timeout)
+    except TimeoutError:
+        raise DeadlineExceeded(f"The request did not finish within {timeout:g} s.") from None

@@ -1,0 +1,1 @@
+"""Routers, one per resource. Paths here carry no API version: the middleware strips it."""

@@ -1,0 +1,102 @@
+"""EmbedContentRequest / BatchEmbedContentsRequest and their responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, model_validator
+
+from omnivec.api.schemas.common import Base64Bytes, TaskTypeField, WireModel, check_utf8
+from omnivec.types import BlobPart, EmbedInput, EmbedOptions, Embedding, FileRefPart, Part, TextPart, Usage
+
+Utf8Str = Annotated[str, AfterValidator(check_utf8)]
+
+
+class InlineData(WireModel):
+    mime_type: Utf8Str = ""
+    data: Base64Bytes = b""
+
+
+class FileData(WireModel):
+    mime_type: Utf8Str | None = None
+    file_uri: Utf8Str
+
+
+class PartSchema(WireModel):
+    text: Utf8Str | None = None
+    inline_data: InlineData | None = None
+    file_data: FileData | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PartSchema:
+        kinds = sum(x is not None for x in (self.text, self.inline_data, self.file_data))
+        if kinds == 0:
+            raise ValueError("a part needs one of text, inline_data or file_data")
+        if kinds > 1:
+            raise ValueError("a part holds only one of text, inline_data or file_data")
+        return self
+
+    def to_domain(self) -> Part:
+        if self.text is not None:
+            return TextPart(self.text)
+        if self.inline_data is not None:
+            return BlobPart(self.inline_data.mime_type, self.inline_data.data)
+        assert self.file_data is not None
+        return FileRefPart(self.file_data.file_uri, self.file_data.mime_type)
+
+
+class ContentSchema(WireModel):
+    parts: list[PartSchema] = Field(default_factory=list)
+    role: Utf8Str | None = None
+
+
+class EmbedContentConfigSchema(WireModel):
+    task_type: TaskTypeField = None
+    title: Utf8Str | None = None
+    output_dimensionality: int | None = None
+    auto_truncate: bool | None = None
+    document_ocr: bool | None = None
+    audio_track_extraction: bool | None = None
+
+
+class EmbedContentRequestSchema(WireModel):
+    model: Utf8Str | None = None
+    content: ContentSchema
+    task_type: TaskTypeField = None
+    title: Utf8Str | None = None
+    output_dimensionality: int | None = None
+    embed_content_config: EmbedContentConfigSchema | None = None
+
+    def to_domain(self) -> EmbedInput:
+        # The newer embedContentConfig wins over the deprecated top-level fields.
+        config = self.embed_content_config or EmbedContentConfigSchema()
+        options = EmbedOptions(
+            task_type=config.task_type or self.task_type,
+            title=config.title if config.title is not None else self.title,
+            output_dimensionality=(
+                config.output_dimensionality
+                if config.output_dimensionality is not None
+                else self.output_dimensionality
+            ),
+            auto_truncate=True if config.auto_truncate is None else config.auto_truncate,
+        )
+        return EmbedInput(tuple(p.to_domain() for p in self.content.parts), options)
+
+
+class BatchEmbedContentsRequestSchema(WireModel):
+    requests: list[EmbedContentRequestSchema]
+
+
+def embedding_json(embedding: Embedding) -> dict[str, Any]:
+    # values stays a float32 numpy array: orjson writes it natively (no per-float objects).
+    return {"values": embedding.values}
+
+
+def usage_json(usage: Usage) -> dict[str, Any]:
+    return {
+        "promptTokenCount": usage.prompt_token_count,
+        "totalTokenCount": usage.prompt_token_count,
+        "promptTokenDetails": [
+            {"modality": modality.value, "tokenCount": count} for modality, count in usage.tokens_by_modality.items()
+        ],
+    }

@@ -1,0 +1,1 @@
+"""The command line: serve, embed, models (and files, batch)."""

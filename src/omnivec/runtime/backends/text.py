@@ -1,0 +1,134 @@
+"""Text embedding models through sentence-transformers (and plain transformers checkpoints).
+
+The model's own modules do the work — pooling (mean, CLS, last-token), Dense layers and its
+own normalisation — so vectors equal ``SentenceTransformer.encode``. What changes is the
+schedule: each input is tokenised once, alone and unpadded, on a CPU worker thread; the device
+thread only pads a length-bucketed batch and runs the forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from omnivec.errors import InvalidArgument
+from omnivec.logging import get_logger
+from omnivec.runtime.backends.base import BackendInfo, InputTooLong
+from omnivec.runtime.inputs import ModelInput, PreparedItem
+from omnivec.types import Modality
+
+log = get_logger(__name__)
+
+_TEXT_ONLY = frozenset({Modality.TEXT})
+
+
+class SentenceTransformerBackend:
+    def __init__(self, model: Any, info: BackendInfo, device: torch.device) -> None:
+        self.model = model
+        self.info = info
+        self.device = device
+        self.tokenizer = model.tokenizer
+        # Keys the model's forward accepts (BERT wants token_type_ids, most others do not).
+        self._feature_keys: tuple[str, ...] | None = None
+
+    @classmethod
+    def load(
+        cls,
+        model_id: str,
+        path: str,
+        *,
+        device: str,
+        local_files_only: bool,
+        trust_remote_code: bool,
+        prompt_style: str,
+        matryoshka: bool,
+        source: str,
+    ) -> SentenceTransformerBackend:
+        from sentence_transformers import SentenceTransformer
+
+        torch_device = resolve_device(device)
+        model = SentenceTransformer(
+            path,
+            device=str(torch_device),
+            local_files_only=local_files_only,
+            trust_remote_code=trust_remote_code,
+        )
+        model.eval()
+        modules = [type(m).__name__ for m in model]
+        dims = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
+        if dims is None:
+            dims = model.get_sentence_embedding_dimension()
+        if dims is None:
+            raise InvalidArgument(f"Model {model_id} does not report its embedding dimension.")
+        max_tokens = int(model.max_seq_length or model.tokenizer.model_max_length)
+        info = BackendInfo(
+            model_id=model_id,
+            dimensions=int(dims),
+            max_tokens=max_tokens,
+            modalities=_TEXT_ONLY,
+            matryoshka=matryoshka,
+            prompt_style=prompt_style,
+            normalized="Normalize" in modules,
+            source=source,
+            description=f"Text embedding model ({' -> '.join(modules)}).",
+        )
+        return cls(model, info, torch_device)
+
+    # --- CPU step -------------------------------------------------------------------------
+    def prepare(self, inputs: Sequence[ModelInput], *, auto_truncate: bool) -> list[PreparedItem]:
+        texts = []
+        for index, item in enumerate(inputs):
+            if not item.is_text_only:
+                raise InvalidArgument(f"Input {index}: model {self.info.model_id} takes only text.")
+            texts.append(item.text())
+        limit = self.info.max_tokens
+        # Tokenise without truncation first so an over-long input is seen, not silently cut.
+        encoded = self.tokenizer(texts, truncation=False, add_special_tokens=True, verbose=False)
+        keys = [k for k in encoded if k in ("input_ids", "attention_mask", "token_type_ids")]
+        prepared: list[PreparedItem] = []
+        for index in range(len(texts)):
+            features = {k: encoded[k][index] for k in keys}
+            n = len(features["input_ids"])
+            truncated = False
+            if n > limit:
+                if not auto_truncate:
+                    raise InputTooLong(index, n, limit)
+                cut = self.tokenizer(texts[index], truncation=True, max_length=limit, verbose=False)
+                features = {k: cut[k] for k in keys}
+                n, truncated = len(features["input_ids"]), True
+            prepared.append(PreparedItem(n, n, features, truncated, {Modality.TEXT: n}))
+        return prepared
+
+    # --- device step ----------------------------------------------------------------------
+    def forward(self, items: Sequence[PreparedItem]) -> Any:
+        rows = [item.payload for item in items]
+        keys = rows[0].keys()
+        batch = self.tokenizer.pad({k: [r[k] for r in rows] for k in keys}, return_tensors="pt")
+        features: dict[str, Any] = {k: v.to(self.device) for k, v in batch.items()}
+        features["modality"] = "text"
+        with torch.inference_mode():
+            out = self.model(features)["sentence_embedding"]
+        return out
+
+    def finalize(self, output: Any) -> np.ndarray:
+        return output.detach().to(torch.float32).cpu().numpy()
+
+    def close(self) -> None:
+        self.model = None
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(device)
+
+
+def set_torch_threads(n: int) -> None:
+    torch.set_num_threads(n)

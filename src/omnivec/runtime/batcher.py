@@ -1,0 +1,141 @@
+"""A cost-based dynamic batcher: token budget, max items, max wait, bounded queue.
+
+Thread-safe: request handlers ``submit`` from the event loop, the model's executor thread takes
+batches with ``next_batch``. Online work always goes before batch-job work, so a running job
+delays an online request by at most one forward pass.
+
+Batches are length-bucketed: the oldest waiting item is always taken (no starvation), and it is
+joined by the items closest to it in length, so little of the budget goes to padding.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from omnivec.errors import ResourceExhausted, Unavailable
+from omnivec.runtime.inputs import PreparedItem
+from omnivec.types import Priority
+
+# How many queued items the bucketing looks at, per max_batch_items.
+_WINDOW_FACTOR = 4
+
+
+@dataclass(slots=True)
+class WorkItem:
+    prepared: PreparedItem
+    priority: Priority
+    # Called exactly once from the executor thread with (vector, None) or (None, error).
+    resolve: Callable[[Any, BaseException | None], None]
+    is_cancelled: Callable[[], bool] = field(default=lambda: False)
+    enqueued_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLimits:
+    max_batch_tokens: int
+    max_batch_items: int
+    max_wait_s: float
+    max_queue_items: int
+
+
+class TokenBudgetBatcher:
+    def __init__(self, limits: BatchLimits) -> None:
+        self.limits = limits
+        self._lanes: dict[Priority, deque[WorkItem]] = {p: deque() for p in Priority}
+        self._cv = threading.Condition()
+        self._closed = False
+
+    @property
+    def depth(self) -> int:
+        return sum(len(lane) for lane in self._lanes.values())
+
+    def submit(self, items: list[WorkItem]) -> None:
+        """All or nothing: a request either queues whole or is refused at once with 429."""
+        with self._cv:
+            if self._closed:
+                raise Unavailable("The server is shutting down; retry on another instance.")
+            if self.depth + len(items) > self.limits.max_queue_items:
+                raise ResourceExhausted(
+                    "The model's queue is full; retry after a short wait.", retry_after_s=1.0
+                )
+            for item in items:
+                self._lanes[item.priority].append(item)
+            self._cv.notify()
+
+    def next_batch(self) -> list[WorkItem] | None:
+        """Block until a batch is ready; ``None`` once closed and drained."""
+        with self._cv:
+            while True:
+                while not self._closed and self.depth == 0:
+                    self._cv.wait()
+                if self._closed and self.depth == 0:
+                    return None
+                self._linger()
+                lane = self._lanes[min(p for p in Priority if self._lanes[p])]
+                batch = self._take(lane)
+                if batch:
+                    return batch
+
+    def close(self) -> list[WorkItem]:
+        """Stop accepting work and hand back everything still queued (for the caller to fail)."""
+        with self._cv:
+            self._closed = True
+            pending = [item for lane in self._lanes.values() for item in lane]
+            for lane in self._lanes.values():
+                lane.clear()
+            self._cv.notify_all()
+            return pending
+
+    # --- internals (called with the lock held) -----------------------------------------------
+    def _linger(self) -> None:
+        """Wait up to max_wait for more items while the next batch is not yet full."""
+        deadline = time.monotonic() + self.limits.max_wait_s
+        while not self._closed:
+            lane = self._lanes[min(p for p in Priority if self._lanes[p])]
+            tokens = sum(item.prepared.cost for item in lane)
+            if tokens >= self.limits.max_batch_tokens or len(lane) >= self.limits.max_batch_items:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._cv.wait(remaining)
+
+    def _take(self, lane: deque[WorkItem]) -> list[WorkItem]:
+        # Drop items whose requester has gone away: no point computing them.
+        while lane and lane[0].is_cancelled():
+            lane.popleft()
+        if not lane:
+            return []
+        window_size = min(len(lane), self.limits.max_batch_items * _WINDOW_FACTOR)
+        window = [lane[i] for i in range(window_size)]
+        order = sorted(range(window_size), key=lambda i: window[i].prepared.cost)
+        costs = [max(1, window[i].prepared.cost) for i in order]
+        h = order.index(0)
+        lo = hi = h
+        budget, max_items = self.limits.max_batch_tokens, self.limits.max_batch_items
+        # Grow the range around the head in length order, always choosing the neighbour that
+        # adds the least padding, while the padded batch stays within the budget.
+        while hi - lo + 1 < max_items:
+            size = hi - lo + 1
+            left_ok = lo > 0 and costs[hi] * (size + 1) <= budget
+            right_ok = hi + 1 < window_size and costs[hi + 1] * (size + 1) <= budget
+            if not (left_ok or right_ok):
+                break
+            left_waste = costs[hi] - costs[lo - 1] if left_ok else None
+            right_waste = (costs[hi + 1] - costs[hi]) * size if right_ok else None
+            if right_waste is None or (left_waste is not None and left_waste <= right_waste):
+                lo -= 1
+            else:
+                hi += 1
+        chosen = {order[i] for i in range(lo, hi + 1)}
+        batch = [window[i] for i in sorted(chosen)]
+        keep = [item for i, item in enumerate(window) if i not in chosen and not item.is_cancelled()]
+        for _ in range(window_size):
+            lane.popleft()
+        lane.extendleft(reversed(keep))
+        return batch

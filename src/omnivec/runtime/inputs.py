@@ -1,0 +1,48 @@
+"""What the runtime embeds: one ``ModelInput`` per Content, prompts already applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omnivec.types import Modality
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInput:
+    """The parts of one Content, in order. Text parts are ``str`` (prompt already applied);
+    media parts are the decoded objects of ``omnivec.media``."""
+
+    parts: tuple[Any, ...]
+
+    @property
+    def is_text_only(self) -> bool:
+        return all(isinstance(p, str) for p in self.parts)
+
+    def text(self) -> str:
+        """All text parts of the Content as one passage."""
+        return "\n".join(p for p in self.parts if isinstance(p, str))
+
+
+@dataclass(slots=True)
+class PreparedItem:
+    """One input after the CPU step (tokenisation, media preprocessing), ready for the device.
+
+    ``cost`` is what the batcher budgets: tokens for text, the model's equivalent for media.
+    """
+
+    cost: int
+    token_count: int
+    payload: Any
+    truncated: bool = False
+    tokens_by_modality: dict[Modality, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedItem:
+    """The runtime's answer for one ModelInput: the model's own full-width vector."""
+
+    vector: Any  # np.ndarray, float32, shape (dimensions,)
+    token_count: int
+    tokens_by_modality: dict[Modality, int]
+    truncated: bool

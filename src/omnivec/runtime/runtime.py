@@ -1,0 +1,67 @@
+"""The runtime facade: the served models, each with its runner, behind one ``embed`` call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from omnivec.errors import NotFound
+from omnivec.runtime.backends.base import Backend, BackendInfo
+from omnivec.runtime.batcher import BatchLimits
+from omnivec.runtime.inputs import EncodedItem, ModelInput
+from omnivec.runtime.runner import ModelRunner
+from omnivec.types import Priority
+
+
+class Runtime:
+    def __init__(self, backends: Sequence[Backend], limits: BatchLimits) -> None:
+        self.runners: dict[str, ModelRunner] = {b.info.model_id: ModelRunner(b, limits) for b in backends}
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started:
+            for runner in self.runners.values():
+                runner.start()
+            self._started = True
+
+    def stop(self) -> None:
+        for runner in self.runners.values():
+            runner.stop()
+        for runner in self.runners.values():
+            runner.backend.close()
+
+    def model_ids(self) -> list[str]:
+        return list(self.runners)
+
+    def info(self, model_id: str) -> BackendInfo:
+        return self._runner(model_id).backend.info
+
+    @property
+    def queue_depth(self) -> int:
+        return sum(r.batcher.depth for r in self.runners.values())
+
+    async def embed(
+        self,
+        model_id: str,
+        inputs: Sequence[ModelInput],
+        *,
+        auto_truncate: bool = True,
+        priority: Priority = Priority.ONLINE,
+    ) -> list[EncodedItem]:
+        runner = self._runner(model_id)
+        if not inputs:
+            return []
+        # The CPU step (tokenisation, media preprocessing) runs off the event loop, concurrently
+        # with the forward pass of earlier batches.
+        prepared = await asyncio.to_thread(runner.backend.prepare, inputs, auto_truncate=auto_truncate)
+        vectors = await runner.run(prepared, priority)
+        return [
+            EncodedItem(v, p.token_count, p.tokens_by_modality, p.truncated)
+            for v, p in zip(vectors, prepared, strict=True)
+        ]
+
+    def _runner(self, model_id: str) -> ModelRunner:
+        try:
+            return self.runners[model_id]
+        except KeyError:
+            raise NotFound(f"Model {model_id} is not loaded.") from None

@@ -1,0 +1,1 @@
+"""Use cases: embeddings, the models catalogue, files, batches."""

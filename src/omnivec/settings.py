@@ -1,0 +1,147 @@
+"""The one settings tree. The ONLY module that reads environment variables or config files.
+
+Precedence, highest first: explicit values (CLI flags, library arguments) > ``OMNIVEC_*`` env vars
+> the TOML config file (``--config`` or ``OMNIVEC_CONFIG``) > defaults. Nested fields use ``__``
+in env names, e.g. ``OMNIVEC_BATCHING__MAX_BATCH_TOKENS=16384``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_MODEL = "default"  # the bundled all-MiniLM-L6-v2
+DEFAULT_ALIASES = ("gemini-embedding-001", "gemini-embedding-2", "gemini-embedding-2-preview")
+
+
+def _default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("omnivec"))
+
+
+class BatchingSettings(BaseModel):
+    """The dynamic batcher in front of each model."""
+
+    max_batch_tokens: int = Field(8192, ge=1, description="Padded tokens per forward pass.")
+    max_batch_items: int = Field(128, ge=1, description="Items per forward pass.")
+    max_wait_ms: float = Field(2.0, ge=0, description="How long a lone item waits for company.")
+    max_queue_items: int = Field(8192, ge=1, description="Queued items before new requests get 429.")
+
+
+class LimitSettings(BaseModel):
+    """Per-request limits; every refusal is a 400 that names the limit."""
+
+    max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    max_batch_requests: int = Field(100, ge=1, description="requests[] per batchEmbedContents call.")
+    max_parts_per_content: int = Field(64, ge=1)
+    max_text_chars: int = Field(1_000_000, ge=1, description="Characters in one text part.")
+    request_timeout_s: float = Field(120.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="OMNIVEC_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    models: list[str] = Field(
+        default_factory=lambda: [DEFAULT_MODEL],
+        description="Models to serve: SOURCE or ID=SOURCE; SOURCE is 'default', 'fake[:DIM]', a directory "
+        "or a hub id. The first one is the default target of aliases.",
+    )
+    aliases: dict[str, str] = Field(
+        default_factory=lambda: dict.fromkeys(DEFAULT_ALIASES, ""),
+        description="NAME -> served model id; an empty target means the first served model.",
+    )
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    allow_public_bind_without_keys: bool = False
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    public_url: str | None = Field(None, description="Base URL clients reach this server at (for upload URLs).")
+    log_level: str = "INFO"
+    device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
+    torch_threads: int | None = Field(None, ge=1)
+    offline: bool = Field(False, description="Never contact a model hub; only local files.")
+    trust_remote_code: bool = False
+    prompt_styles: dict[str, str] = Field(
+        default_factory=dict, description="Served model id -> prompt style, overriding detection."
+    )
+    batching: BatchingSettings = Field(default_factory=BatchingSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+
+    @field_validator("models")
+    @classmethod
+    def _at_least_one_model(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one model must be served")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file_path()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
+        """Build settings; ``overrides`` set to None are ignored so CLI defaults do not mask env vars."""
+        values = {k: v for k, v in overrides.items() if v is not None}
+        token = _CONFIG_FILE.set(Path(config_file) if config_file else None)
+        try:
+            return cls(**values)
+        finally:
+            _CONFIG_FILE.reset(token)
+
+
+
+def split_model_spec(spec: str) -> tuple[str, str]:
+    if "=" in spec:
+        served_id, source = spec.split("=", 1)
+        return served_id.strip(), source.strip()
+    source = spec.strip()
+    if source == DEFAULT_MODEL:
+        return "all-MiniLM-L6-v2", source
+    if source.startswith("fake"):
+        return "fake", source
+    return Path(source.rstrip("/")).name or source, source
+
+
+# The config file named on the command line travels to the settings source through a context
+# variable, because pydantic-settings builds sources inside the constructor.
+_CONFIG_FILE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("omnivec_config_file", default=None)
+
+
+def _config_file_path() -> Path | None:
+    explicit = _CONFIG_FILE.get()
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get("OMNIVEC_CONFIG")
+    return Path(from_env) if from_env else None
+
+
+def hub_offline_env() -> bool:
+    """Whether the Hugging Face offline switch is set in the environment (read here, not elsewhere)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}

@@ -1,0 +1,124 @@
+"""Domain values shared by every layer: frozen dataclasses and enums, stdlib only.
+
+Wire names (``EmbedContentRequest`` …) live in ``api/schemas``; these are the names the rest of
+the code speaks.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # numpy is only needed for annotations here; the leaf stays stdlib-only at run time.
+    import numpy as np
+
+
+class TaskType(enum.StrEnum):
+    """Gemini's task types. ``UNSPECIFIED`` behaves as no task type."""
+
+    TASK_TYPE_UNSPECIFIED = "TASK_TYPE_UNSPECIFIED"
+    RETRIEVAL_QUERY = "RETRIEVAL_QUERY"
+    RETRIEVAL_DOCUMENT = "RETRIEVAL_DOCUMENT"
+    SEMANTIC_SIMILARITY = "SEMANTIC_SIMILARITY"
+    CLASSIFICATION = "CLASSIFICATION"
+    CLUSTERING = "CLUSTERING"
+    QUESTION_ANSWERING = "QUESTION_ANSWERING"
+    FACT_VERIFICATION = "FACT_VERIFICATION"
+    CODE_RETRIEVAL_QUERY = "CODE_RETRIEVAL_QUERY"
+
+
+class Modality(enum.StrEnum):
+    TEXT = "TEXT"
+    IMAGE = "IMAGE"
+    AUDIO = "AUDIO"
+    VIDEO = "VIDEO"
+    DOCUMENT = "DOCUMENT"
+
+
+class Priority(enum.IntEnum):
+    """Lower runs first: online requests never wait behind batch-job work."""
+
+    ONLINE = 0
+    BATCH = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlobPart:
+    """Inline bytes (``inline_data``), already base64-decoded."""
+
+    mime_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FileRefPart:
+    """A reference to a file of this server's Files API (``file_data``)."""
+
+    file_uri: str
+    mime_type: str | None = None
+
+
+Part = TextPart | BlobPart | FileRefPart
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedOptions:
+    task_type: TaskType | None = None
+    title: str | None = None
+    output_dimensionality: int | None = None
+    auto_truncate: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedInput:
+    """One Content to embed: all its parts become ONE vector."""
+
+    parts: tuple[Part, ...]
+    options: EmbedOptions = field(default_factory=EmbedOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    """One result vector (float32, already cut and normalised as requested)."""
+
+    values: np.ndarray
+    token_count: int
+    tokens_by_modality: Mapping[Modality, int]
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_token_count: int
+    tokens_by_modality: Mapping[Modality, int]
+
+    @staticmethod
+    def of(embeddings: list[Embedding]) -> Usage:
+        by_modality: dict[Modality, int] = {}
+        for e in embeddings:
+            for modality, n in e.tokens_by_modality.items():
+                by_modality[modality] = by_modality.get(modality, 0) + n
+        return Usage(sum(e.token_count for e in embeddings), by_modality)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDescriptor:
+    """What ``models.get`` reports about a served model or an alias."""
+
+    name: str  # the id clients use, without "models/"
+    display_name: str
+    description: str
+    dimensions: int
+    input_token_limit: int
+    modalities: frozenset[Modality]
+    matryoshka: bool
+    prompt_style: str
+    alias_of: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
