@@ -42,7 +42,9 @@ class InvalidArgument(OmnivecError):
     @classmethod
     def at(cls, field: str, description: str) -> InvalidArgument:
         """An error about one field, with the field path in ``BadRequest.fieldViolations``."""
-        return cls(f"Invalid value at '{field}': {description}", violations=(FieldViolation(field, description),))
+        return cls(
+            f"Invalid value at '{field}': {description}", violations=(FieldViolation(field, description),)
+        )
 
 
 class FailedPrecondition(OmnivecError):

@@ -19,9 +19,9 @@ from omnivec.bootstrap import Container, build
 from omnivec.runtime.backends.base import Backend
 from omnivec.settings import Settings
 from omnivec.types import (
+    Embedding,
     EmbedInput,
     EmbedOptions,
-    Embedding,
     ModelDescriptor,
     Part,
     TaskType,
@@ -50,14 +50,19 @@ def to_embed_input(
     )
     items = [content] if isinstance(content, str | TextPart) or not isinstance(content, Sequence) else content
     parts = tuple(TextPart(p) if isinstance(p, str) else p for p in items)
-    return EmbedInput(parts, options)  # type: ignore[arg-type]
+    return EmbedInput(parts, options)
 
 
 class AsyncEmbedder:
     """Async twin of ``Embedder``; use it inside an event loop."""
 
     def __init__(
-        self, models: Sequence[str] | None = None, *, settings: Settings | None = None, backends: list[Backend] | None = None, **overrides: Any
+        self,
+        models: Sequence[str] | None = None,
+        *,
+        settings: Settings | None = None,
+        backends: list[Backend] | None = None,
+        **overrides: Any,
     ) -> None:
         if settings is None:
             settings = Settings.load(models=list(models) if models else None, **overrides)
@@ -77,10 +82,14 @@ class AsyncEmbedder:
         await self.container.stop()
 
     async def embed_content(self, model: str, content: ContentLike, **options: Any) -> Embedding:
-        [result] = await self.container.embeddings.embed(model, [to_embed_input(content, **options)], field_prefix="")
+        [result] = await self.container.embeddings.embed(
+            model, [to_embed_input(content, **options)], field_prefix=""
+        )
         return result
 
-    async def batch_embed_contents(self, model: str, contents: Sequence[ContentLike], **options: Any) -> list[Embedding]:
+    async def batch_embed_contents(
+        self, model: str, contents: Sequence[ContentLike], **options: Any
+    ) -> list[Embedding]:
         return await self.container.embeddings.embed(model, [to_embed_input(c, **options) for c in contents])
 
     def list_models(self) -> list[ModelDescriptor]:
@@ -122,7 +131,9 @@ class Embedder:
     def embed_content(self, model: str, content: ContentLike, **options: Any) -> Embedding:
         return self._call(self._async.embed_content(model, content, **options))
 
-    def batch_embed_contents(self, model: str, contents: Sequence[ContentLike], **options: Any) -> list[Embedding]:
+    def batch_embed_contents(
+        self, model: str, contents: Sequence[ContentLike], **options: Any
+    ) -> list[Embedding]:
         return self._call(self._async.batch_embed_contents(model, contents, **options))
 
     def list_models(self) -> list[ModelDescriptor]:

@@ -71,7 +71,9 @@ class Settings(BaseSettings):
     api_keys: list[SecretStr] = Field(default_factory=list)
     allow_public_bind_without_keys: bool = False
     data_dir: Path = Field(default_factory=_default_data_dir)
-    public_url: str | None = Field(None, description="Base URL clients reach this server at (for upload URLs).")
+    public_url: str | None = Field(
+        None, description="Base URL clients reach this server at (for upload URLs)."
+    )
     log_level: str = "INFO"
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
     torch_threads: int | None = Field(None, ge=1)
@@ -116,7 +118,6 @@ class Settings(BaseSettings):
             _CONFIG_FILE.reset(token)
 
 
-
 def split_model_spec(spec: str) -> tuple[str, str]:
     if "=" in spec:
         served_id, source = spec.split("=", 1)
@@ -131,7 +132,9 @@ def split_model_spec(spec: str) -> tuple[str, str]:
 
 # The config file named on the command line travels to the settings source through a context
 # variable, because pydantic-settings builds sources inside the constructor.
-_CONFIG_FILE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("omnivec_config_file", default=None)
+_CONFIG_FILE: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "omnivec_config_file", default=None
+)
 
 
 def _config_file_path() -> Path | None:

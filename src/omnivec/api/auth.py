@@ -88,15 +88,17 @@ class AuthMiddleware:
             return
         key = presented_key(scope)
         if not key:
-            error = PermissionDenied(
+            denied = PermissionDenied(
                 "Method doesn't allow unregistered callers (callers without established identity). "
                 "Please use API Key or other form of API consumer identity to call this API."
             )
-            await error_response(error)(scope, receive, send)
+            await error_response(denied)(scope, receive, send)
             return
         owner = self.keys.owner_of(key)
         if owner is None:
-            error = InvalidArgument("API key not valid. Please pass a valid API key.", details=_INVALID_KEY_DETAILS)
+            error = InvalidArgument(
+                "API key not valid. Please pass a valid API key.", details=_INVALID_KEY_DETAILS
+            )
             await error_response(error)(scope, receive, send)
             return
         state(scope)["owner"] = owner

@@ -17,7 +17,9 @@ from omnivec.errors import InvalidArgument
 from omnivec.logging import request_id_var
 
 # /v1, /v1beta, /v1alpha, /v1beta2 … optionally behind /upload or /resumable/upload.
-_VERSIONED = re.compile(r"^/(?P<upload>(?:resumable/)?upload/)?(?P<version>v\d+(?:(?:alpha|beta)\d*)?)(?=/|$)")
+_VERSIONED = re.compile(
+    r"^/(?P<upload>(?:resumable/)?upload/)?(?P<version>v\d+(?:(?:alpha|beta)\d*)?)(?=/|$)"
+)
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 

@@ -25,11 +25,15 @@ def error_body(error: OmnivecError, *, request_id: str | None = None) -> dict[st
         details.append(
             {
                 "@type": "type.googleapis.com/google.rpc.BadRequest",
-                "fieldViolations": [{"field": v.field, "description": v.description} for v in error.violations],
+                "fieldViolations": [
+                    {"field": v.field, "description": v.description} for v in error.violations
+                ],
             }
         )
     if isinstance(error, ResourceExhausted):
-        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{error.retry_after_s:g}s"})
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{error.retry_after_s:g}s"}
+        )
     details.extend(error.details)
     if request_id and error.http_status >= 500:
         details.append({"@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": request_id})
@@ -45,4 +49,6 @@ def error_response(
     extra = dict(headers or {})
     if isinstance(error, ResourceExhausted):
         extra["Retry-After"] = str(max(1, round(error.retry_after_s)))
-    return JSONResponse(error_body(error, request_id=request_id), status_code=error.http_status, headers=extra)
+    return JSONResponse(
+        error_body(error, request_id=request_id), status_code=error.http_status, headers=extra
+    )

@@ -78,7 +78,8 @@ def _build_container(settings: Any) -> Any:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from omnivec.api.server import check_bind, serve as run_server
+    from omnivec.api.server import check_bind
+    from omnivec.api.server import serve as run_server
     from omnivec.errors import FailedPrecondition
 
     settings = load_settings(args)

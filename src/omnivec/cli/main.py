@@ -21,7 +21,11 @@ def _common_model_flags(p: argparse.ArgumentParser) -> None:
         "a hub id, or 'fake[:DIM]'. The first is the target of the default aliases.",
     )
     p.add_argument(
-        "--alias", dest="aliases", action="append", metavar="NAME=MODEL", help="Extra model name (repeatable)."
+        "--alias",
+        dest="aliases",
+        action="append",
+        metavar="NAME=MODEL",
+        help="Extra model name (repeatable).",
     )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
     p.add_argument("--offline", action="store_true", default=None, help="Never contact a model hub.")

@@ -7,6 +7,7 @@ raises (only that batch fails), or with UNAVAILABLE when the runner stops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ class ModelRunner:
         except Exception:
             self.stats.failed_batches += 1
             log.exception("model %s failed on a batch of %d items", self.backend.info.model_id, len(batch))
-            error = Internal("The model failed while embedding this request. It has been logged; please retry.")
+            error = Internal(
+                "The model failed while embedding this request. It has been logged; please retry."
+            )
             for w in batch:
                 w.resolve(None, error)
             return
@@ -109,9 +112,8 @@ def _resolver(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any]) -> Any:
             fut.set_result(value)
 
     def resolve(value: Any, error: BaseException | None) -> None:
-        try:
+        # A closed loop raises RuntimeError: nobody is waiting for the answer any more.
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(deliver, value, error)
-        except RuntimeError:  # the loop is closed: nobody is waiting any more
-            pass
 
     return resolve

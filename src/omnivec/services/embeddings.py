@@ -19,8 +19,8 @@ from omnivec.services.matryoshka import cut
 from omnivec.services.prompts import apply_prompt
 from omnivec.types import (
     BlobPart,
-    EmbedInput,
     Embedding,
+    EmbedInput,
     FileRefPart,
     Modality,
     ModelDescriptor,
@@ -35,15 +35,21 @@ class PartDecoder(Protocol):
     ``field`` is the request path of the part, for error messages.
     """
 
-    async def decode(self, part: BlobPart | FileRefPart, model: ModelDescriptor, field: str, owner: str) -> list[object]: ...
+    async def decode(
+        self, part: BlobPart | FileRefPart, model: ModelDescriptor, field: str, owner: str
+    ) -> list[object]: ...
 
 
 class TextOnlyParts:
     """The decoder used when no media support is installed: anything but text is refused."""
 
-    async def decode(self, part: BlobPart | FileRefPart, model: ModelDescriptor, field: str, owner: str) -> list[object]:
+    async def decode(
+        self, part: BlobPart | FileRefPart, model: ModelDescriptor, field: str, owner: str
+    ) -> list[object]:
         kind = "inline_data" if isinstance(part, BlobPart) else "file_data"
-        raise InvalidArgument.at(field, f"{kind} parts are not supported by model {model.name}, which takes only text.")
+        raise InvalidArgument.at(
+            field, f"{kind} parts are not supported by model {model.name}, which takes only text."
+        )
 
 
 class EmbeddingService:
@@ -107,7 +113,9 @@ class EmbeddingService:
                 )
         return [r for r in results if r is not None]
 
-    async def _model_input(self, model: ModelDescriptor, item: EmbedInput, field: str, owner: str) -> ModelInput:
+    async def _model_input(
+        self, model: ModelDescriptor, item: EmbedInput, field: str, owner: str
+    ) -> ModelInput:
         options = item.options
         dims = options.output_dimensionality
         if dims is not None and not 1 <= dims <= model.dimensions:
@@ -135,7 +143,9 @@ class EmbeddingService:
         return ModelInput(_prompted(model, parts, options.task_type, options.title))
 
 
-def _prompted(model: ModelDescriptor, parts: list[object], task: object, title: str | None) -> tuple[object, ...]:
+def _prompted(
+    model: ModelDescriptor, parts: list[object], task: object, title: str | None
+) -> tuple[object, ...]:
     """Apply the task prompt once per Content: all text parts form one passage, placed where the
     first text part stood; media parts keep their order around it."""
     texts = [p for p in parts if isinstance(p, str)]

@@ -32,7 +32,9 @@ _QWEN3_INSTRUCTIONS: dict[TaskType, str] = {
     TaskType.RETRIEVAL_QUERY: "Given a web search query, retrieve relevant passages that answer the query",
     TaskType.QUESTION_ANSWERING: "Given a question, retrieve passages that answer the question",
     TaskType.FACT_VERIFICATION: "Given a claim, retrieve documents that support or refute the claim",
-    TaskType.CODE_RETRIEVAL_QUERY: "Given a code search query, retrieve relevant code snippets that answer the query",
+    TaskType.CODE_RETRIEVAL_QUERY: (
+        "Given a code search query, retrieve relevant code snippets that answer the query"
+    ),
     TaskType.CLASSIFICATION: "Classify the given text",
     TaskType.CLUSTERING: "Identify the topic or theme of the given text",
     TaskType.SEMANTIC_SIMILARITY: "Retrieve semantically similar text",
@@ -68,7 +70,9 @@ def parse_gemini_prefix(text: str) -> PromptedText | None:
             return PromptedText(m["body"], task, None)
     if m := _DOCUMENT_PREFIX.match(text):
         title = m["title"].strip()
-        return PromptedText(m["body"], TaskType.RETRIEVAL_DOCUMENT, None if title.lower() == "none" else title)
+        return PromptedText(
+            m["body"], TaskType.RETRIEVAL_DOCUMENT, None if title.lower() == "none" else title
+        )
     return None
 
 
@@ -87,7 +91,9 @@ def apply_prompt(style: str, text: str, task: TaskType | None, title: str | None
         case "gemma":
             return _gemma(text, task, title)
         case "e5":
-            return ("passage: " if task is TaskType.RETRIEVAL_DOCUMENT else "query: ") + _with_title(text, title)
+            return ("passage: " if task is TaskType.RETRIEVAL_DOCUMENT else "query: ") + _with_title(
+                text, title
+            )
         case "qwen3":
             instruction = _QWEN3_INSTRUCTIONS.get(task) if task else None
             body = _with_title(text, title)

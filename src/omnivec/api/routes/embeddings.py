@@ -25,7 +25,9 @@ async def embed_content(request: Request, model: str) -> JSONResponse:
     embeddings = await with_deadline(
         request, c.embeddings.embed(model, [parsed.to_domain()], field_prefix="", owner=owner(request))
     )
-    return JSONResponse({"embedding": embedding_json(embeddings[0]), "usageMetadata": usage_json(Usage.of(embeddings))})
+    return JSONResponse(
+        {"embedding": embedding_json(embeddings[0]), "usageMetadata": usage_json(Usage.of(embeddings))}
+    )
 
 
 @router.post("/models/{model}:batchEmbedContents")
@@ -50,6 +52,8 @@ async def batch_embed_contents(request: Request, model: str) -> JSONResponse:
         request, c.embeddings.embed(model, [r.to_domain() for r in parsed.requests], owner=owner(request))
     )
     return JSONResponse(
-        {"embeddings": [embedding_json(e) for e in embeddings], "usageMetadata": usage_json(Usage.of(embeddings))}
+        {
+            "embeddings": [embedding_json(e) for e in embeddings],
+            "usageMetadata": usage_json(Usage.of(embeddings)),
+        }
     )
-

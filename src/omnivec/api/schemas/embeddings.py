@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, model_validator
 
 from omnivec.api.schemas.common import Base64Bytes, TaskTypeField, WireModel, check_utf8
-from omnivec.types import BlobPart, EmbedInput, EmbedOptions, Embedding, FileRefPart, Part, TextPart, Usage
+from omnivec.types import BlobPart, Embedding, EmbedInput, EmbedOptions, FileRefPart, Part, TextPart, Usage
 
 Utf8Str = Annotated[str, AfterValidator(check_utf8)]
 
@@ -97,6 +97,7 @@ def usage_json(usage: Usage) -> dict[str, Any]:
         "promptTokenCount": usage.prompt_token_count,
         "totalTokenCount": usage.prompt_token_count,
         "promptTokenDetails": [
-            {"modality": modality.value, "tokenCount": count} for modality, count in usage.tokens_by_modality.items()
+            {"modality": modality.value, "tokenCount": count}
+            for modality, count in usage.tokens_by_modality.items()
         ],
     }

@@ -1,0 +1,1 @@
+"""Batch-job state machine and the restart-safe worker."""

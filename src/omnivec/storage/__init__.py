@@ -1,0 +1,1 @@
+"""Persistence: job records, file metadata and blobs (SQLite + a blob directory)."""
