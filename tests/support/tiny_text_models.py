@@ -1,0 +1,129 @@
+"""Tiny random-weight text models built from config classes, saved like real checkpoints.
+
+They exercise the real loading path (config parsing, AutoModel resolution, tokenizer files,
+pooling, normalisation) without any download. Recipes follow models.md §8.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+WORDS = [
+    "the", "a", "cat", "dog", "sat", "on", "mat", "red", "planet", "mars", "is", "stock", "market",
+    "fell", "today", "which", "what", "how", "brain", "works", "wood", "life", "meaning", "of",
+]  # fmt: skip
+
+
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+def build_bert_mean(directory: Path) -> Path:
+    """all-MiniLM-like: BERT + mean pooling + Normalize."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    _seed()
+    vocab = {
+        t: i
+        for i, t in enumerate(
+            ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"]
+        )
+    }
+    hf = directory / "hf"
+    tok = BertTokenizerFast(vocab=vocab)
+    BertModel(
+        BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=37,
+            max_position_embeddings=64,
+        )
+    ).save_pretrained(hf)
+    tok.save_pretrained(hf)
+    st = SentenceTransformer(
+        modules=[Transformer(str(hf), max_seq_length=48), Pooling(32, "mean"), Normalize()], device="cpu"
+    )
+    out = directory / "st"
+    st.save(str(out))
+    return out
+
+
+def build_xlmr_cls(directory: Path) -> Path:
+    """bge-m3 / arctic-like: XLM-R + CLS pooling + Normalize; e5 prompt naming."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
+
+    _seed()
+    pieces = (
+        [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+        + [(f"▁{w}", -1.0) for w in WORDS]
+        + [(c, -2.0) for c in "abcdefghijklmnopqrstuvwxyz▁"]
+    )
+    tok = XLMRobertaTokenizerFast(vocab=pieces)
+    hf = directory / "hf"
+    XLMRobertaModel(
+        XLMRobertaConfig(
+            vocab_size=len(pieces) + 4,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=37,
+            pad_token_id=1,
+            max_position_embeddings=80,
+        )
+    ).save_pretrained(hf)
+    tok.save_pretrained(hf)
+    st = SentenceTransformer(
+        modules=[Transformer(str(hf), max_seq_length=64), Pooling(32, "cls"), Normalize()], device="cpu"
+    )
+    out = directory / "st"
+    st.save(str(out))
+    return out
+
+
+def build_qwen3_lasttoken(directory: Path) -> Path:
+    """Qwen3-Embedding-like: decoder + last-token pooling with LEFT padding + Normalize."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import Qwen2TokenizerFast, Qwen3Config, Qwen3Model
+
+    _seed()
+    alphabet = [chr(c) for c in range(33, 127)] + ["Ġ"]
+    vocab = {t: i for i, t in enumerate(alphabet)}
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    tok = Qwen2TokenizerFast(
+        vocab=vocab, merges=[], unk_token=None, pad_token="<|endoftext|>", eos_token="<|im_end|>"
+    )
+    tok.add_special_tokens({"additional_special_tokens": special})
+    tok.padding_side = "left"
+    hf = directory / "hf"
+    Qwen3Model(
+        Qwen3Config(
+            vocab_size=len(tok) + 8,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            head_dim=8,
+            intermediate_size=37,
+            max_position_embeddings=256,
+        )
+    ).save_pretrained(hf)
+    tok.save_pretrained(hf)
+    st = SentenceTransformer(
+        modules=[Transformer(str(hf), max_seq_length=128), Pooling(32, "lasttoken"), Normalize()],
+        prompts={
+            "query": "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:"
+        },
+        device="cpu",
+    )
+    out = directory / "qwen3-embedding-tiny"
+    st.save(str(out))
+    return out

@@ -1,0 +1,174 @@
+"""The dynamic batcher and the model runner: budgets, bucketing, priorities, back-pressure,
+failure fan-out and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from omnivec.errors import Internal, ResourceExhausted, Unavailable
+from omnivec.runtime.backends.base import BackendInfo
+from omnivec.runtime.backends.fake import FakeBackend
+from omnivec.runtime.batcher import BatchLimits, TokenBudgetBatcher, WorkItem
+from omnivec.runtime.inputs import ModelInput, PreparedItem
+from omnivec.runtime.runner import ModelRunner
+from omnivec.types import Modality, Priority
+
+
+def limits(**kw: Any) -> BatchLimits:
+    base = {"max_batch_tokens": 100, "max_batch_items": 8, "max_wait_s": 0.0, "max_queue_items": 64}
+    base.update(kw)
+    return BatchLimits(**base)
+
+
+def item(cost: int, priority: Priority = Priority.ONLINE, sink: list[Any] | None = None) -> WorkItem:
+    def resolve(value: Any, error: BaseException | None) -> None:
+        if sink is not None:
+            sink.append((value, error))
+
+    return WorkItem(PreparedItem(cost, cost, cost), priority, resolve)
+
+
+def test_batch_respects_token_budget_and_item_cap() -> None:
+    batcher = TokenBudgetBatcher(limits(max_batch_tokens=100, max_batch_items=8))
+    batcher.submit([item(10) for _ in range(20)])
+    batch = batcher.next_batch()
+    assert batch is not None
+    assert len(batch) == 8  # item cap before the budget (8 * 10 = 80 <= 100)
+    batcher2 = TokenBudgetBatcher(limits(max_batch_tokens=100, max_batch_items=50))
+    batcher2.submit([item(30) for _ in range(5)])
+    batch2 = batcher2.next_batch()
+    assert batch2 is not None and len(batch2) == 3  # 3 * 30 = 90 <= 100 < 4 * 30
+
+
+def test_oldest_item_always_taken_and_similar_lengths_grouped() -> None:
+    batcher = TokenBudgetBatcher(limits(max_batch_tokens=40, max_batch_items=4))
+    costs = [20, 1, 19, 2, 18, 3]
+    batcher.submit([item(c) for c in costs])
+    first = batcher.next_batch()
+    assert first is not None
+    assert first[0].prepared.cost == 20  # the head of the queue is never skipped
+    # The head is joined by the item closest in length (19), not by the short ones.
+    assert sorted(w.prepared.cost for w in first) == [19, 20]
+    second = batcher.next_batch()
+    assert second is not None and second[0].prepared.cost == 1
+
+
+def test_online_items_go_before_batch_job_items() -> None:
+    batcher = TokenBudgetBatcher(limits())
+    batcher.submit([item(5, Priority.BATCH) for _ in range(3)])
+    batcher.submit([item(5, Priority.ONLINE)])
+    batch = batcher.next_batch()
+    assert batch is not None
+    assert [w.priority for w in batch] == [Priority.ONLINE]
+
+
+def test_full_queue_refuses_whole_request_at_once() -> None:
+    batcher = TokenBudgetBatcher(limits(max_queue_items=5))
+    batcher.submit([item(1) for _ in range(4)])
+    with pytest.raises(ResourceExhausted):
+        batcher.submit([item(1), item(1)])
+    assert batcher.depth == 4  # nothing of the refused request was queued
+    batcher.submit([item(1)])
+    assert batcher.depth == 5
+
+
+def test_linger_waits_for_company_up_to_max_wait() -> None:
+    batcher = TokenBudgetBatcher(limits(max_wait_s=0.5, max_batch_items=2))
+    batcher.submit([item(1)])
+    threading.Timer(0.05, lambda: batcher.submit([item(1)])).start()
+    batch = batcher.next_batch()
+    assert batch is not None and len(batch) == 2
+
+
+def test_close_hands_back_pending_and_refuses_new_work() -> None:
+    batcher = TokenBudgetBatcher(limits())
+    batcher.submit([item(1), item(2)])
+    pending = batcher.close()
+    assert len(pending) == 2
+    assert batcher.next_batch() is None
+    with pytest.raises(Unavailable):
+        batcher.submit([item(1)])
+
+
+class FailOnMarker(FakeBackend):
+    """A backend whose forward pass raises when a batch contains the marker text; it exists to
+    test the runner's failure fan-out, not any model."""
+
+    def prepare(self, inputs: Sequence[ModelInput], *, auto_truncate: bool) -> list[PreparedItem]:
+        prepared = super().prepare(inputs, auto_truncate=auto_truncate)
+        for p, inp in zip(prepared, inputs, strict=True):
+            p.payload = (p.payload, inp.text())
+        return prepared
+
+    def forward(self, items: Sequence[PreparedItem]) -> Any:
+        if any(text == "boom" for _, text in (i.payload for i in items)):
+            raise RuntimeError("device fell over")
+        rows = [
+            np.random.default_rng(seed).standard_normal(self.info.dimensions)
+            for seed, _ in (i.payload for i in items)
+        ]
+        return np.stack(rows).astype(np.float32)
+
+
+async def test_backend_failure_fails_only_its_batch() -> None:
+    backend = FailOnMarker("failing", 8)
+    runner = ModelRunner(backend, limits(max_batch_items=1))
+    runner.start()
+    try:
+        good, bad = [ModelInput(("fine",))], [ModelInput(("boom",))]
+        results = await asyncio.gather(
+            runner.run(backend.prepare(good, auto_truncate=True), Priority.ONLINE),
+            runner.run(backend.prepare(bad, auto_truncate=True), Priority.ONLINE),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], list) and results[0][0].shape == (8,)
+        assert isinstance(results[1], Internal)
+        assert "device fell over" not in results[1].message  # no internals leak
+        # The runner survives and keeps serving.
+        again = await runner.run(backend.prepare(good, auto_truncate=True), Priority.ONLINE)
+        np.testing.assert_allclose(again[0], results[0][0])
+    finally:
+        runner.stop()
+
+
+async def test_stop_resolves_every_queued_item() -> None:
+    backend = FakeBackend("slow", 4, delay_ms=200)
+    runner = ModelRunner(backend, limits(max_batch_items=1))
+    runner.start()
+    inputs = [ModelInput((f"text {i}",)) for i in range(5)]
+    tasks = [
+        asyncio.create_task(runner.run(backend.prepare([x], auto_truncate=True), Priority.ONLINE))
+        for x in inputs
+    ]
+    await asyncio.sleep(0.05)
+    await asyncio.to_thread(runner.stop)
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=5)
+    assert len(results) == 5
+    outcomes = {type(r).__name__ for r in results}
+    assert outcomes <= {"list", "Unavailable"}
+    assert "Unavailable" in outcomes  # queued work was failed, not dropped
+
+
+async def test_runner_counts_padding_and_tokens() -> None:
+    backend = FakeBackend("stats", 4)
+    runner = ModelRunner(backend, limits(max_wait_s=0.05))
+    runner.start()
+    try:
+        inputs = [ModelInput(("a",)), ModelInput(("a b c d e",))]
+        await runner.run(backend.prepare(inputs, auto_truncate=True), Priority.ONLINE)
+    finally:
+        runner.stop()
+    assert runner.stats.items == 2
+    assert runner.stats.padded_tokens >= runner.stats.tokens
+
+
+def test_backend_info_is_frozen() -> None:
+    info = BackendInfo("m", 4, 8, frozenset({Modality.TEXT}), False, "none", True, "x")
+    with pytest.raises(AttributeError):
+        info.dimensions = 5  # type: ignore[misc]
