@@ -20,10 +20,32 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
-def build_bert_mean(directory: Path) -> Path:
-    """all-MiniLM-like: BERT + mean pooling + Normalize."""
+def _save_sentence_transformer(
+    model: object,
+    tokenizer: object,
+    directory: Path,
+    *,
+    max_seq_length: int,
+    pooling: str,
+    name: str = "st",
+    prompts: dict[str, str] | None = None,
+) -> Path:
+    """Save the HF model and tokenizer, wrap them in Transformer + Pooling + Normalize, save that."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    hf = directory / "hf"
+    model.save_pretrained(hf)  # type: ignore[attr-defined]
+    tokenizer.save_pretrained(hf)  # type: ignore[attr-defined]
+    modules = [Transformer(str(hf), max_seq_length=max_seq_length), Pooling(32, pooling), Normalize()]
+    st = SentenceTransformer(modules=modules, prompts=prompts, device="cpu")
+    out = directory / name
+    st.save(str(out))
+    return out
+
+
+def build_bert_mean(directory: Path) -> Path:
+    """all-MiniLM-like: BERT + mean pooling + Normalize."""
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     _seed()
@@ -33,9 +55,8 @@ def build_bert_mean(directory: Path) -> Path:
             ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"]
         )
     }
-    hf = directory / "hf"
     tok = BertTokenizerFast(vocab=vocab)
-    BertModel(
+    model = BertModel(
         BertConfig(
             vocab_size=len(vocab),
             hidden_size=32,
@@ -44,20 +65,12 @@ def build_bert_mean(directory: Path) -> Path:
             intermediate_size=37,
             max_position_embeddings=64,
         )
-    ).save_pretrained(hf)
-    tok.save_pretrained(hf)
-    st = SentenceTransformer(
-        modules=[Transformer(str(hf), max_seq_length=48), Pooling(32, "mean"), Normalize()], device="cpu"
     )
-    out = directory / "st"
-    st.save(str(out))
-    return out
+    return _save_sentence_transformer(model, tok, directory, max_seq_length=48, pooling="mean")
 
 
 def build_xlmr_cls(directory: Path) -> Path:
     """bge-m3 / arctic-like: XLM-R + CLS pooling + Normalize; e5 prompt naming."""
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
 
     _seed()
@@ -67,8 +80,7 @@ def build_xlmr_cls(directory: Path) -> Path:
         + [(c, -2.0) for c in "abcdefghijklmnopqrstuvwxyz▁"]
     )
     tok = XLMRobertaTokenizerFast(vocab=pieces)
-    hf = directory / "hf"
-    XLMRobertaModel(
+    model = XLMRobertaModel(
         XLMRobertaConfig(
             vocab_size=len(pieces) + 4,
             hidden_size=32,
@@ -78,20 +90,12 @@ def build_xlmr_cls(directory: Path) -> Path:
             pad_token_id=1,
             max_position_embeddings=80,
         )
-    ).save_pretrained(hf)
-    tok.save_pretrained(hf)
-    st = SentenceTransformer(
-        modules=[Transformer(str(hf), max_seq_length=64), Pooling(32, "cls"), Normalize()], device="cpu"
     )
-    out = directory / "st"
-    st.save(str(out))
-    return out
+    return _save_sentence_transformer(model, tok, directory, max_seq_length=64, pooling="cls")
 
 
 def build_qwen3_lasttoken(directory: Path) -> Path:
     """Qwen3-Embedding-like: decoder + last-token pooling with LEFT padding + Normalize."""
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import Qwen2TokenizerFast, Qwen3Config, Qwen3Model
 
     _seed()
@@ -103,8 +107,7 @@ def build_qwen3_lasttoken(directory: Path) -> Path:
     )
     tok.add_special_tokens({"additional_special_tokens": special})
     tok.padding_side = "left"
-    hf = directory / "hf"
-    Qwen3Model(
+    model = Qwen3Model(
         Qwen3Config(
             vocab_size=len(tok) + 8,
             hidden_size=32,
@@ -115,15 +118,14 @@ def build_qwen3_lasttoken(directory: Path) -> Path:
             intermediate_size=37,
             max_position_embeddings=256,
         )
-    ).save_pretrained(hf)
-    tok.save_pretrained(hf)
-    st = SentenceTransformer(
-        modules=[Transformer(str(hf), max_seq_length=128), Pooling(32, "lasttoken"), Normalize()],
-        prompts={
-            "query": "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:"
-        },
-        device="cpu",
     )
-    out = directory / "qwen3-embedding-tiny"
-    st.save(str(out))
-    return out
+    query = "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:"
+    return _save_sentence_transformer(
+        model,
+        tok,
+        directory,
+        max_seq_length=128,
+        pooling="lasttoken",
+        name="qwen3-embedding-tiny",
+        prompts={"query": query},
+    )
