@@ -13,7 +13,7 @@ from omnivec.runtime.runtime import Runtime
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService
 from omnivec.settings import Settings, split_model_spec
-from omnivec.types import ModelDescriptor
+from omnivec.types import Modality, ModelDescriptor
 
 log = get_logger(__name__)
 
@@ -63,6 +63,7 @@ def load_backends(settings: Settings) -> list[Backend]:
                 offline=settings.offline,
                 trust_remote_code=settings.trust_remote_code,
                 prompt_style=settings.prompt_styles.get(model_id),
+                modalities=_modalities(settings, model_id),
             )
         )
     return backends
@@ -92,6 +93,11 @@ def build(settings: Settings, backends: list[Backend] | None = None) -> Containe
     return Container(settings, runtime, catalogue, embeddings)
 
 
+def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None:
+    wanted = settings.model_modalities.get(model_id)
+    return frozenset(wanted) if wanted else None
+
+
 def describe(info: BackendInfo) -> ModelDescriptor:
     return ModelDescriptor(
         name=info.model_id,
@@ -102,7 +108,13 @@ def describe(info: BackendInfo) -> ModelDescriptor:
         modalities=info.modalities,
         matryoshka=info.matryoshka,
         prompt_style=info.prompt_style,
-        extra={"source": info.source, "normalized": info.normalized, "interleaved": info.interleaved},
+        extra={
+            "source": info.source,
+            "normalized": info.normalized,
+            "interleaved": info.interleaved,
+            # The rate the media layer resamples audio to for this model.
+            **({"audioSampleRate": info.audio_sample_rate} if info.audio_sample_rate else {}),
+        },
     )
 
 

@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from omnivec.types import Modality
+
 DEFAULT_MODEL = "default"  # the bundled all-MiniLM-L6-v2
 DEFAULT_ALIASES = ("gemini-embedding-001", "gemini-embedding-2", "gemini-embedding-2-preview")
 
@@ -82,8 +84,20 @@ class Settings(BaseSettings):
     prompt_styles: dict[str, str] = Field(
         default_factory=dict, description="Served model id -> prompt style, overriding detection."
     )
+    model_modalities: dict[str, list[Modality]] = Field(
+        default_factory=dict,
+        description="Served model id -> the modalities to serve it for; towers not needed are not "
+        "loaded (e.g. ['TEXT'] serves EmbeddingGemma 2 as its text backbone alone).",
+    )
     batching: BatchingSettings = Field(default_factory=BatchingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+
+    @field_validator("model_modalities", mode="before")
+    @classmethod
+    def _modality_names(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: [m.upper() if isinstance(m, str) else m for m in ms] for k, ms in v.items()}
+        return v
 
     @field_validator("models")
     @classmethod

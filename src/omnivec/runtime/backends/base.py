@@ -31,8 +31,11 @@ class BackendInfo:
     source: str
     description: str = ""
     # Whether several parts of one Content are embedded together (interleaved) by the model
-    # itself; otherwise the service averages per-part vectors.
+    # itself; otherwise the backend averages per-part vectors.
     interleaved: bool = False
+    # The sample rate the model's audio front end expects (Hz), for the media layer to resample
+    # to; None when the model takes no audio.
+    audio_sample_rate: int | None = None
 
 
 class InputTooLong(InvalidArgument):

@@ -1,5 +1,9 @@
 """Turn a ``--model`` source into a backend: the bundled default, ``fake``, a local directory
-or a hub id. Heavy libraries are imported here only when a real model is loaded."""
+or a hub id. Heavy libraries are imported here only when a real model is loaded.
+
+The backend is chosen from the checkpoint's own ``config.json`` (``model_type`` of its
+transformer module): multimodal architectures get their own backend, everything else goes
+through the sentence-transformers text path."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from typing import Any
 from omnivec.errors import ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
+from omnivec.runtime.backends.model_dir import local_directory, peek_model_type
+from omnivec.types import Modality
 
 log = get_logger(__name__)
 
@@ -22,6 +28,18 @@ BUNDLED_MINILM_ALIASES = {
     DEFAULT_SOURCE,
     "all-MiniLM-L6-v2",
     "sentence-transformers/all-MiniLM-L6-v2",
+}
+
+# Multimodal architectures by config ``model_type``, with the prompt convention they were
+# trained with (dual encoders take plain text).
+MULTIMODAL_ARCHITECTURES: dict[str, str] = {
+    "clip": "none",
+    "siglip": "none",
+    "siglip2": "none",
+    "clap": "none",
+    "embedding_gemma2": "gemma",
+    "embedding_gemma2_text": "gemma",
+    "qwen3_vl": "qwen3",
 }
 
 # Name fragments of model families whose training makes a cut vector a good vector.
@@ -36,13 +54,23 @@ def load_backend(
     offline: bool = False,
     trust_remote_code: bool = False,
     prompt_style: str | None = None,
+    modalities: frozenset[Modality] | None = None,
 ) -> Backend:
+    """``modalities`` limits what a multimodal model is loaded for (towers not needed are not
+    loaded, where the architecture allows); None loads everything the checkpoint has."""
     if source == "fake" or source.startswith("fake:"):
         from omnivec.runtime.backends.fake import FakeBackend
 
         return FakeBackend.from_spec(model_id, source)
 
     path, local_only = _resolve_source(source, offline)
+    model_type = peek_model_type(path, local_only=local_only)
+    if model_type is not None and model_type in MULTIMODAL_ARCHITECTURES:
+        return _load_multimodal(
+            model_id, source, path, model_type, local_only, device, prompt_style, modalities
+        )
+    if modalities is not None and Modality.TEXT not in modalities:
+        raise ModelLoadError(f"Model {source} is a text model; it cannot be served without text.")
     style = prompt_style or detect_prompt_style(source, path)
     from omnivec.runtime.backends.text import SentenceTransformerBackend
 
@@ -71,6 +99,58 @@ def load_backend(
         backend.device,
     )
     return backend
+
+
+def _load_multimodal(
+    model_id: str,
+    source: str,
+    path: str,
+    model_type: str,
+    local_only: bool,
+    device: str,
+    prompt_style: str | None,
+    modalities: frozenset[Modality] | None,
+) -> Backend:
+    try:
+        directory = local_directory(path, local_only=local_only)
+        prompts = directory.st_prompts
+        trained = "gemma" if any(p.startswith("task: ") for p in prompts.values()) else None
+        style = prompt_style or trained or MULTIMODAL_ARCHITECTURES[model_type]
+        backend: Backend = _multimodal_class(model_type).load(
+            model_id, directory, device=device, prompt_style=style, source=source, modalities=modalities
+        )
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(_not_found_message(source, local_only)) from exc
+    info = backend.info
+    if not info.modalities:
+        raise ModelLoadError(f"Model {source} takes none of the modalities it was asked to serve.")
+    log.info(
+        "loaded %s model %s from %s (%d dims, %d tokens, %s, prompt style %s)",
+        model_type,
+        model_id,
+        source,
+        info.dimensions,
+        info.max_tokens,
+        "/".join(sorted(m.value.lower() for m in info.modalities)),
+        info.prompt_style,
+    )
+    return backend
+
+
+def _multimodal_class(model_type: str) -> Any:
+    if model_type.startswith("embedding_gemma2"):
+        from omnivec.runtime.backends.embedding_gemma2 import EmbeddingGemma2Backend
+
+        return EmbeddingGemma2Backend
+    if model_type == "qwen3_vl":
+        from omnivec.runtime.backends.qwen3_vl import Qwen3VLEmbeddingBackend
+
+        return Qwen3VLEmbeddingBackend
+    from omnivec.runtime.backends.dual_encoder import DualEncoderBackend
+
+    return DualEncoderBackend
 
 
 def bundled_minilm_dir() -> Path:

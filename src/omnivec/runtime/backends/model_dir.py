@@ -1,0 +1,114 @@
+"""What a model directory (or hub repository) says about itself, read before anything loads.
+
+The architecture comes from the checkpoint's own files: ``config.json`` ``model_type`` of the
+transformer module (for a sentence-transformers model, the module ``modules.json`` names), plus
+the sentence-transformers settings (prompts, maximum sequence length) when they exist.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omnivec.logging import get_logger
+
+log = get_logger(__name__)
+
+_TRANSFORMER_MODULE = "Transformer"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDirectory:
+    """A model on local disk. ``module`` is the folder holding the transformer's config.json
+    (the root for plain transformers checkpoints)."""
+
+    root: Path
+    module: Path
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_type(self) -> str | None:
+        value = self.config.get("model_type")
+        return value if isinstance(value, str) else None
+
+    def json(self, name: str) -> dict[str, Any]:
+        """A JSON object file of the transformer module (or the root), {} when absent."""
+        return _read_dict(self.module / name) or _read_dict(self.root / name)
+
+    @property
+    def st_prompts(self) -> dict[str, str]:
+        prompts = _read_dict(self.root / "config_sentence_transformers.json").get("prompts") or {}
+        return {str(k): str(v) for k, v in prompts.items()} if isinstance(prompts, dict) else {}
+
+    @property
+    def st_max_seq_length(self) -> int | None:
+        value = self.json("sentence_bert_config.json").get("max_seq_length")
+        return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def peek_model_type(source: str, *, local_only: bool) -> str | None:
+    """The transformer's ``model_type`` for a local directory or a hub id, reading only the two
+    small JSON files; None when it cannot be told (the text path then decides)."""
+    local = Path(source)
+    if local.is_dir():
+        return open_directory(local).model_type
+    try:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError
+    except ImportError:  # pragma: no cover - a dependency of transformers
+        return None
+
+    def fetch(name: str) -> Any:
+        try:
+            return _read_json(Path(hf_hub_download(source, name, local_files_only=local_only)))
+        except (EntryNotFoundError, OSError, ValueError):
+            return {}
+
+    module = _module_path(fetch("modules.json"))
+    config = fetch(f"{module}/config.json" if module else "config.json")
+    if not isinstance(config, dict):
+        return None
+    value = config.get("model_type")
+    return value if isinstance(value, str) else None
+
+
+def local_directory(source: str, *, local_only: bool) -> ModelDirectory:
+    """The model's files on local disk, downloading a hub repository first when allowed."""
+    local = Path(source)
+    if not local.is_dir():
+        from huggingface_hub import snapshot_download
+
+        local = Path(snapshot_download(source, local_files_only=local_only))
+    return open_directory(local)
+
+
+def open_directory(root: Path) -> ModelDirectory:
+    module = root / _module_path(_read_json(root / "modules.json"))
+    return ModelDirectory(root=root, module=module, config=_read_dict(module / "config.json"))
+
+
+def _module_path(modules: Any) -> str:
+    """Where a sentence-transformers pipeline keeps its Transformer module ('' = the root)."""
+    if isinstance(modules, list):
+        for entry in modules:
+            if isinstance(entry, dict) and str(entry.get("type", "")).endswith(_TRANSFORMER_MODULE):
+                return str(entry.get("path") or "")
+    return ""
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable %s: %s", path.name, exc)
+        return {}
+    return data
+
+
+def _read_dict(path: Path) -> dict[str, Any]:
+    data = _read_json(path)
+    return data if isinstance(data, dict) else {}
