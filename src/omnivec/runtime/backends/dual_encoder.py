@@ -135,8 +135,8 @@ class DualEncoderBackend:
             prompt_style=prompt_style,
             normalized=True,
             source=source,
-            description=f"{type(model).__name__} dual encoder (text and {family.media.value.lower()} towers); "
-            "the parts of one content are averaged.",
+            description=f"{type(model).__name__} dual encoder (text and {family.media.value.lower()} "
+            "towers); the parts of one content are averaged.",
             audio_sample_rate=int(audio_rate) if audio_rate else None,
         )
         return cls(model, processor, family, info, torch_device)

@@ -111,12 +111,13 @@ class EmbeddingGemma2Backend(InterleavedBackend):
         wanted = modalities or frozenset(Modality)
         torch_device = resolve_device(device)
         dtype = inference_dtype(torch_device)
-        common = {"local_files_only": True, "dtype": dtype}
+        common: dict[str, Any] = {"local_files_only": True, "dtype": dtype}
+        model: Any
         if directory.model_type == "embedding_gemma2_text":
             model = EmbeddingGemma2TextModel.from_pretrained(directory.module, **common)
         else:
             # A tower that is not wanted is not even built; its weights are skipped on load.
-            drop = {"vision_config": None} if not wanted & _VISION else {}
+            drop: dict[str, Any] = {"vision_config": None} if not wanted & _VISION else {}
             drop |= {"audio_config": None} if Modality.AUDIO not in wanted else {}
             model = EmbeddingGemma2Model.from_pretrained(directory.module, **common, **drop)
         model.to(torch_device).eval()

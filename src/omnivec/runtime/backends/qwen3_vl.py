@@ -95,7 +95,7 @@ class Qwen3VLEmbeddingBackend(InterleavedBackend):
         from transformers import AutoImageProcessor, AutoTokenizer, Qwen3VLModel
 
         torch_device = resolve_device(device)
-        model = Qwen3VLModel.from_pretrained(
+        model: Any = Qwen3VLModel.from_pretrained(
             directory.module, local_files_only=True, dtype=inference_dtype(torch_device)
         )
         model.to(torch_device).eval()

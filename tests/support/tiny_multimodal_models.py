@@ -96,6 +96,9 @@ def build_siglip2(directory: Path) -> Path:
             "num_hidden_layers": 2,
             "num_attention_heads": 2,
             "max_position_embeddings": 64,
+            "pad_token_id": 0,
+            "bos_token_id": 2,
+            "eos_token_id": 1,
         },
         vision_config={
             "hidden_size": 32,
@@ -197,10 +200,10 @@ EG2_SPECIAL_TOKENS = {
     "video_token": "<|video|>",
 }
 
-# The transformers test template: system turns first, then the user content in order, with a
-# placeholder per media item.
+# Like the transformers test template: system turns first, then the user content in order, with
+# a placeholder per media item. It writes no BOS, so the tokenizer adds BOS ... EOS, as it does for
+# a text-only checkpoint: the text sequences of both agree.
 EG2_CHAT_TEMPLATE = (
-    "{{ bos_token }}"
     "{%- for message in messages -%}"
     "{%- if message['content'] is string -%}{{ message['content'] }}"
     "{%- else -%}{%- for item in message['content'] -%}"
@@ -306,6 +309,8 @@ def build_embeddinggemma2(directory: Path, *, video_max_frames: int = 4) -> Path
     return directory
 
 
+# A short context keeps the over-long-input tests cheap (the real model's is 8192).
+EG2_MAX_SEQ_LENGTH = 512
 _GEMMA_PROMPTS = {"query": "task: search result | query: ", "document": "title: none | text: "}
 
 
@@ -346,6 +351,7 @@ def write_st_pipeline(
     (directory / "config_sentence_transformers.json").write_text(
         json.dumps({"prompts": prompts or {}, "default_prompt_name": None, "similarity_fn_name": "cosine"})
     )
+    (directory / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": EG2_MAX_SEQ_LENGTH}))
 
 
 # Qwen3-VL-Embedding -----------------------------------------------------------------------------
@@ -363,16 +369,16 @@ QWEN_SPECIAL_TOKENS = [
 # The Qwen3-VL chat template, reduced to what an embedding input uses.
 QWEN_CHAT_TEMPLATE = (
     "{%- for message in messages -%}"
-    "<|im_start|>{{ message['role'] }}\n"
+    "{{ '<|im_start|>' + message['role'] + '\n' }}"
     "{%- if message['content'] is string -%}{{ message['content'] }}"
     "{%- else -%}{%- for item in message['content'] -%}"
     "{%- if item['type'] == 'text' -%}{{ item['text'] }}"
     "{%- elif item['type'] == 'image' -%}<|vision_start|><|image_pad|><|vision_end|>"
     "{%- elif item['type'] == 'video' -%}<|vision_start|><|video_pad|><|vision_end|>"
     "{%- endif -%}{%- endfor -%}{%- endif -%}"
-    "<|im_end|>\n"
+    "{{ '<|im_end|>\n' }}"
     "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}<|im_start|>assistant\n{%- endif -%}"
+    "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\n' }}{%- endif -%}"
 )
 
 
@@ -383,7 +389,12 @@ def build_qwen3_vl(directory: Path) -> Path:
     byte_level = [chr(c) for c in range(33, 127)] + ["Ġ", "Ċ"]
     vocab = {t: i for i, t in enumerate(byte_level)}
     tokenizer = Qwen2TokenizerFast(
-        vocab=vocab, merges=[], unk_token=None, pad_token="<|endoftext|>", eos_token="<|im_end|>"
+        vocab=vocab,
+        merges=[],
+        unk_token=None,
+        pad_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        model_max_length=1024,  # short, to keep the over-long-input tests cheap
     )
     tokenizer.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL_TOKENS})
     token_id = tokenizer.convert_tokens_to_ids
