@@ -146,14 +146,20 @@ class EmbeddingService:
 def _prompted(
     model: ModelDescriptor, parts: list[object], task: object, title: str | None
 ) -> tuple[object, ...]:
-    """Apply the task prompt once per Content: all text parts form one passage, placed where the
-    first text part stood; media parts keep their order around it."""
+    """Apply the task prompt once per Content.
+
+    For most models all text parts form one passage, placed where the first text part stood;
+    media parts keep their order around it. A natively interleaved model reads the parts in
+    order, so its text parts stay where they are and the prompt goes on the first one.
+    """
     texts = [p for p in parts if isinstance(p, str)]
     if not texts:
         return tuple(parts)
     if Modality.TEXT not in model.modalities:
         return tuple(parts)
-    passage = apply_prompt(model.prompt_style, "\n".join(texts), task, title)  # type: ignore[arg-type]
+    interleaved = bool(model.extra.get("interleaved"))
+    first = texts[0] if interleaved else "\n".join(texts)
+    passage = apply_prompt(model.prompt_style, first, task, title)  # type: ignore[arg-type]
     out: list[object] = []
     placed = False
     for p in parts:
@@ -161,6 +167,8 @@ def _prompted(
             if not placed:
                 out.append(passage)
                 placed = True
+            elif interleaved:
+                out.append(p)
         else:
             out.append(p)
     return tuple(out)
