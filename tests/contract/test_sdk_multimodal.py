@@ -35,12 +35,21 @@ NO_MEDIA_DECODER = "which takes only text"
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("mm-serve")
     models = {
-        "eg2": tiny.build_embeddinggemma2((root / "eg2")),
+        "eg2": tiny.build_embeddinggemma2(root / "eg2"),
         "clip": tiny.build_clip(root / "clip"),
         "clap": tiny.build_clap(root / "clap"),
     }
     port = _free_port()
-    command = [sys.executable, "-m", "omnivec", "serve", "--port", str(port), "--data-dir", str(root / "data")]
+    command = [
+        sys.executable,
+        "-m",
+        "omnivec",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(root / "data"),
+    ]
     command += ["--offline", "--device", "cpu"]
     for name, directory in models.items():
         command += ["--model", f"{name}={directory}"]
@@ -178,7 +187,11 @@ def test_dual_encoders_average_the_parts_of_a_content(server_url: str) -> None:
         ("clap", types.Part.from_bytes(data=wav(4, seconds=2.0, rate=48_000), mime_type="audio/wav")),
     ):
         text = types.Part.from_text(text="a red cat")
-        contents = [types.Content(parts=[text]), types.Content(parts=[media]), types.Content(parts=[text, media])]
+        contents = [
+            types.Content(parts=[text]),
+            types.Content(parts=[media]),
+            types.Content(parts=[text, media]),
+        ]
         result = _media_or_skip(lambda m=model, cs=contents: c.models.embed_content(model=m, contents=cs))
         t, m, both = values(result)
         mean = (t + m) / np.linalg.norm(t + m)

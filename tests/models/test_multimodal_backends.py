@@ -17,16 +17,16 @@ from omnivec.runtime.runtime import Runtime
 from omnivec.types import Modality
 from tests.models.conftest import audio, image, video
 
-T, I, A, V, D = Modality.TEXT, Modality.IMAGE, Modality.AUDIO, Modality.VIDEO, Modality.DOCUMENT
+T, IMG, A, V, D = Modality.TEXT, Modality.IMAGE, Modality.AUDIO, Modality.VIDEO, Modality.DOCUMENT
 
 EXPECTED = {
     # name: (modalities, dimensions, interleaved, audio sample rate, prompt style)
-    "clip": ({T, I, V, D}, 16, False, None, "none"),
-    "siglip": ({T, I, V, D}, 32, False, None, "none"),
-    "siglip2": ({T, I, V, D}, 32, False, None, "none"),
+    "clip": ({T, IMG, V, D}, 16, False, None, "none"),
+    "siglip": ({T, IMG, V, D}, 32, False, None, "none"),
+    "siglip2": ({T, IMG, V, D}, 32, False, None, "none"),
     "clap": ({T, A}, 16, False, 48_000, "none"),
-    "eg2": ({T, I, A, V, D}, 24, True, 16_000, "gemma"),
-    "qwen3vl": ({T, I, V, D}, 32, True, None, "qwen3"),
+    "eg2": ({T, IMG, A, V, D}, 24, True, 16_000, "gemma"),
+    "qwen3vl": ({T, IMG, V, D}, 32, True, None, "qwen3"),
 }
 DUAL = ["clip", "siglip", "siglip2", "clap"]
 
@@ -35,7 +35,9 @@ def media_for(name: str, seed: int = 0) -> object:
     return audio(seed, rate=48_000) if name == "clap" else image(seed)
 
 
-async def embed(runtime: Runtime, name: str, *contents: tuple[object, ...], auto_truncate: bool = True) -> np.ndarray:
+async def embed(
+    runtime: Runtime, name: str, *contents: tuple[object, ...], auto_truncate: bool = True
+) -> np.ndarray:
     items = await runtime.embed(name, [ModelInput(c) for c in contents], auto_truncate=auto_truncate)
     return np.stack([item.vector for item in items])
 
@@ -71,7 +73,9 @@ async def test_dual_encoder_content_is_normalised_mean_of_parts(mm_runtime: Runt
     expected = text_v + media_v
     np.testing.assert_allclose(both, expected / np.linalg.norm(expected), atol=1e-5)
     # Order does not matter to a dual encoder; all text parts form one passage.
-    swapped, joined, split = await embed(mm_runtime, name, (media, "a red cat"), ("a red\ncat",), ("a red", "cat"))
+    swapped, joined, split = await embed(
+        mm_runtime, name, (media, "a red cat"), ("a red\ncat",), ("a red", "cat")
+    )
     np.testing.assert_allclose(swapped, both, atol=1e-6)
     np.testing.assert_allclose(split, joined, atol=1e-6)
 
@@ -110,7 +114,9 @@ async def test_clap_long_audio_is_mean_of_windows(mm_runtime: Runtime) -> None:
 async def test_clap_resamples_audio_it_is_given_at_another_rate(mm_runtime: Runtime) -> None:
     tone = np.sin(2 * np.pi * 440 * np.arange(16_000) / 16_000).astype(np.float32)
     low = type(audio())(tone, 16_000, 1.0, "tone16")
-    high = type(audio())(np.sin(2 * np.pi * 440 * np.arange(48_000) / 48_000).astype(np.float32), 48_000, 1.0, "t48")
+    high = type(audio())(
+        np.sin(2 * np.pi * 440 * np.arange(48_000) / 48_000).astype(np.float32), 48_000, 1.0, "t48"
+    )
     a, b = await embed(mm_runtime, "clap", (low,), (high,))
     assert float(a @ b) > 0.99
 
@@ -143,14 +149,19 @@ async def test_eg2_every_modality_and_interleaving(mm_runtime: Runtime) -> None:
 def test_eg2_token_accounting(tiny_backend: Callable[..., Backend]) -> None:
     backend = tiny_backend("eg2")
     [text, img, vid, snd] = backend.prepare(
-        [ModelInput(("a red cat",)), ModelInput((image(),)), ModelInput((video(frames=4),)), ModelInput((audio(),))],
+        [
+            ModelInput(("a red cat",)),
+            ModelInput((image(),)),
+            ModelInput((video(frames=4),)),
+            ModelInput((audio(),)),
+        ],
         auto_truncate=True,
     )
     # BOS + 9 byte-level tokens + EOS.
     assert text.tokens_by_modality == {T: text.token_count}
     # 40x50 px at 70 soft tokens max: resized to 48x48, 3x3 patches pooled 3x3 -> 1 soft token per
     # 9 patches; boi/eoi wrap each image and frame.
-    soft = img.tokens_by_modality[I] - 2
+    soft = img.tokens_by_modality[IMG] - 2
     assert soft > 0 and img.tokens_by_modality[T] == 2
     assert vid.tokens_by_modality[V] == 4 * (soft + 2)
     # 1 s of 16 kHz audio: 25 soft tokens (40 ms each) + boa/eoa.
@@ -188,7 +199,7 @@ def test_qwen3vl_instruction_goes_to_the_system_turn(tiny_backend: Callable[...,
         "<|im_end|>\n<|im_start|>user\nred planet<|im_end|>\n<|im_start|>assistant\n"
     )
     assert "system\nRepresent the user's input.<|im_end|>" in decode(plain.payload.input_ids)
-    assert decode(media_only.payload.input_ids).count("<|image_pad|>") == media_only.tokens_by_modality[I]
+    assert decode(media_only.payload.input_ids).count("<|image_pad|>") == media_only.tokens_by_modality[IMG]
 
 
 async def test_qwen3vl_video_frames_carry_timestamps(tiny_backend: Callable[..., Backend]) -> None:

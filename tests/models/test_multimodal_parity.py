@@ -21,7 +21,9 @@ TEXTS = ["a photo of a red cat", "which planet is red?", "x"]
 
 
 def ours(backend: Backend, parts: list[Any]) -> np.ndarray:
-    return backend.finalize(backend.forward(backend.prepare([ModelInput((p,)) for p in parts], auto_truncate=True)))
+    return backend.finalize(
+        backend.forward(backend.prepare([ModelInput((p,)) for p in parts], auto_truncate=True))
+    )
 
 
 def theirs(model: Any, inputs: list[Any], **kwargs: Any) -> np.ndarray:
@@ -87,12 +89,16 @@ def test_embeddinggemma2_text_only_checkpoint(
     assert_parallel(ours(tiny_backend("eg2"), TEXTS), theirs(reference, TEXTS))
 
 
-def test_embeddinggemma2_task_prompts_through_the_service(tiny_dir: Callable[[str], Path], tmp_path: Path) -> None:
+def test_embeddinggemma2_task_prompts_through_the_service(
+    tiny_dir: Callable[[str], Path], tmp_path: Path
+) -> None:
     reference = st_model(tiny_dir("eg2-text"))
     with Embedder([f"eg2={tiny_dir('eg2')}"], data_dir=tmp_path, device="cpu", offline=True) as embedder:
         query = embedder.embed_content("eg2", TEXTS[1], task_type="RETRIEVAL_QUERY").values
         document = embedder.embed_content("eg2", TEXTS[0], task_type="RETRIEVAL_DOCUMENT").values
-        cut = embedder.embed_content("eg2", TEXTS[1], task_type="RETRIEVAL_QUERY", output_dimensionality=8).values
+        cut = embedder.embed_content(
+            "eg2", TEXTS[1], task_type="RETRIEVAL_QUERY", output_dimensionality=8
+        ).values
     assert_parallel(query[None], reference.encode_query([TEXTS[1]], normalize_embeddings=True))
     assert_parallel(document[None], reference.encode_document([TEXTS[0]], normalize_embeddings=True))
     expected = reference.encode_query([TEXTS[1]], truncate_dim=8, normalize_embeddings=True)

@@ -22,6 +22,17 @@ def _seeded() -> None:
     torch.manual_seed(0)
 
 
+def _tower(**extra: Any) -> dict[str, Any]:
+    """A transformer tower at the testers' tiny sizes (odd intermediate size catches shape bugs)."""
+    return {
+        "hidden_size": 32,
+        "intermediate_size": 37,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        **extra,
+    }
+
+
 def _byte_tokens() -> list[str]:
     return [f"<0x{i:02X}>" for i in range(256)]
 
@@ -56,25 +67,10 @@ def build_clip(directory: Path) -> Path:
     tokenizer = CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
     images = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     config = CLIPConfig(
-        text_config={
-            "vocab_size": len(vocab),
-            "hidden_size": 32,
-            "intermediate_size": 37,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "max_position_embeddings": 77,
-            "bos_token_id": 0,
-            "eos_token_id": 1,
-            "pad_token_id": 1,
-        },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 37,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "image_size": 32,
-            "patch_size": 8,
-        },
+        text_config=_tower(
+            vocab_size=len(vocab), max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1
+        ),
+        vision_config=_tower(image_size=32, patch_size=8),
         projection_dim=16,
     )
     CLIPModel(config).save_pretrained(directory)
@@ -82,69 +78,35 @@ def build_clip(directory: Path) -> Path:
     return directory
 
 
+# SigLIP's text tower: 64 positions (its trained length), ids of the Gemma tokenizer used here.
+_SIGLIP_TEXT = {"max_position_embeddings": 64, "pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 1}
+
+
 def build_siglip2(directory: Path) -> Path:
     from transformers import Siglip2Config, Siglip2Model, Siglip2Processor
     from transformers.models.siglip2.image_processing_pil_siglip2 import Siglip2ImageProcessorPil
 
-    _seeded()
-    tokenizer = gemma_tokenizer(model_max_length=64)
-    config = Siglip2Config(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 37,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "max_position_embeddings": 64,
-            "pad_token_id": 0,
-            "bos_token_id": 2,
-            "eos_token_id": 1,
-        },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 37,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "patch_size": 16,
-            "num_patches": 256,
-        },
-    )
-    Siglip2Model(config).save_pretrained(directory)
     images = Siglip2ImageProcessorPil(patch_size=16, max_num_patches=256)
-    Siglip2Processor(image_processor=images, tokenizer=tokenizer).save_pretrained(directory)
-    return directory
+    vision = _tower(patch_size=16, num_patches=256)
+    return _save_siglip(directory, (Siglip2Config, Siglip2Model, Siglip2Processor), images, vision)
 
 
 def build_siglip(directory: Path) -> Path:
     from transformers import SiglipConfig, SiglipModel, SiglipProcessor
     from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
 
+    images = SiglipImageProcessorPil(size={"height": 32, "width": 32})
+    vision = _tower(image_size=32, patch_size=8)
+    return _save_siglip(directory, (SiglipConfig, SiglipModel, SiglipProcessor), images, vision)
+
+
+def _save_siglip(directory: Path, classes: tuple[Any, Any, Any], images: Any, vision: dict[str, Any]) -> Path:
+    config_class, model_class, processor_class = classes
     _seeded()
     tokenizer = gemma_tokenizer(model_max_length=64)
-    config = SiglipConfig(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 37,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "max_position_embeddings": 64,
-            "pad_token_id": 0,
-            "bos_token_id": 2,
-            "eos_token_id": 1,
-        },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 37,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "image_size": 32,
-            "patch_size": 8,
-        },
-    )
-    SiglipModel(config).save_pretrained(directory)
-    images = SiglipImageProcessorPil(size={"height": 32, "width": 32})
-    SiglipProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(directory)
+    config = config_class(text_config=_tower(vocab_size=len(tokenizer), **_SIGLIP_TEXT), vision_config=vision)
+    model_class(config).save_pretrained(directory)
+    processor_class(image_processor=images, tokenizer=tokenizer).save_pretrained(directory)
     return directory
 
 
@@ -160,15 +122,7 @@ def build_clap(directory: Path) -> Path:
         feature_size=16, sampling_rate=48_000, max_length_s=2, truncation="rand_trunc", padding="repeatpad"
     )
     config = ClapConfig(
-        text_config={
-            "vocab_size": len(vocab),
-            "hidden_size": 32,
-            "intermediate_size": 37,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "max_position_embeddings": 514,
-            "projection_dim": 16,
-        },
+        text_config=_tower(vocab_size=len(vocab), max_position_embeddings=514, projection_dim=16),
         audio_config={
             "spec_size": 64,
             "num_mel_bins": 16,
@@ -296,15 +250,10 @@ def build_embeddinggemma2(directory: Path, *, video_max_frames: int = 4) -> Path
             "max_frames": video_max_frames,
             "overflow_strategy": "uniform",
             "add_timestamps": False,
-            "do_rescale": True,
-            "rescale_factor": 1 / 255,
-            "do_normalize": True,
-            "image_mean": [0.0, 0.0, 0.0],
-            "image_std": [1.0, 1.0, 1.0],
+            **_pixel_scaling(mean=0.0, std=1.0),
         },
     }
-    (directory / "processor_config.json").write_text(json.dumps(processor, indent=2))
-    (directory / "chat_template.jinja").write_text(EG2_CHAT_TEMPLATE)
+    _write_processor(directory, processor, EG2_CHAT_TEMPLATE)
     write_st_pipeline(directory, pooling="mean", dims=24, prompts=_GEMMA_PROMPTS)
     return directory
 
@@ -331,6 +280,23 @@ def build_embeddinggemma2_text(directory: Path, full_model_dir: Path | None = No
     tokenizer.save_pretrained(directory)
     write_st_pipeline(directory, pooling="mean", dims=24, prompts=_GEMMA_PROMPTS)
     return directory
+
+
+def _pixel_scaling(*, mean: float, std: float) -> dict[str, Any]:
+    return {
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": [mean] * 3,
+        "image_std": [std] * 3,
+    }
+
+
+def _write_processor(directory: Path, processor: dict[str, Any], chat_template: str) -> None:
+    """A processor whose class cannot be built here (its video processor needs torchvision),
+    saved in ``ProcessorMixin.save_pretrained``'s layout: sub-processors nested in one file."""
+    (directory / "processor_config.json").write_text(json.dumps(processor, indent=2))
+    (directory / "chat_template.jinja").write_text(chat_template)
 
 
 def write_st_pipeline(
@@ -454,13 +420,8 @@ def build_qwen3_vl(directory: Path) -> Path:
             "fps": 1,
             "min_frames": 2,
             "max_frames": 8,
-            "do_rescale": True,
-            "rescale_factor": 1 / 255,
-            "do_normalize": True,
-            "image_mean": [0.5, 0.5, 0.5],
-            "image_std": [0.5, 0.5, 0.5],
+            **_pixel_scaling(mean=0.5, std=0.5),
         },
     }
-    (directory / "processor_config.json").write_text(json.dumps(processor, indent=2))
-    (directory / "chat_template.jinja").write_text(QWEN_CHAT_TEMPLATE)
+    _write_processor(directory, processor, QWEN_CHAT_TEMPLATE)
     return directory

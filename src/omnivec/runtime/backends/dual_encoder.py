@@ -35,7 +35,7 @@ from omnivec.runtime.backends.media_parts import (
     rgb,
     sample_frames,
 )
-from omnivec.runtime.backends.model_dir import ModelDirectory
+from omnivec.runtime.backends.model_dir import LoadRequest
 from omnivec.runtime.backends.text import resolve_device
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality
@@ -99,42 +99,34 @@ class DualEncoderBackend:
         )
 
     @classmethod
-    def load(
-        cls,
-        model_id: str,
-        directory: ModelDirectory,
-        *,
-        device: str,
-        prompt_style: str,
-        source: str,
-        modalities: frozenset[Modality] | None = None,
-    ) -> DualEncoderBackend:
+    def load(cls, request: LoadRequest) -> DualEncoderBackend:
         from transformers import AutoModel, AutoProcessor
 
+        directory = request.directory
         model_type = directory.model_type or ""
         family = FAMILIES[model_type]
-        torch_device = resolve_device(device)
+        torch_device = resolve_device(request.device)
         model = AutoModel.from_pretrained(directory.module, local_files_only=True, dtype=torch.float32)
         model.to(torch_device).eval()
         processor = AutoProcessor.from_pretrained(directory.module, local_files_only=True)
         text_config = model.config.text_config
         positions = int(getattr(text_config, "max_position_embeddings", 512)) - family.position_offset
         max_tokens = min(int(processor.tokenizer.model_max_length), positions)
-        accepted = _MODALITIES[family.media] & (modalities or frozenset(Modality))
+        accepted = _MODALITIES[family.media] & request.wanted
         audio_rate = processor.feature_extractor.sampling_rate if family.media is Modality.AUDIO else None
         with torch.inference_mode():  # the width of the shared space, as the text tower outputs it
             probe = processor(text=["a"], return_tensors="pt", **family.text_kwargs)
             probe = {k: v.to(torch_device) for k, v in probe.items()}
             dimensions = int(model.get_text_features(**probe).pooler_output.shape[-1])
         info = BackendInfo(
-            model_id=model_id,
+            model_id=request.model_id,
             dimensions=dimensions,
             max_tokens=max_tokens,
             modalities=accepted,
             matryoshka=False,
-            prompt_style=prompt_style,
+            prompt_style=request.prompt_style,
             normalized=True,
-            source=source,
+            source=request.source,
             description=f"{type(model).__name__} dual encoder (text and {family.media.value.lower()} "
             "towers); the parts of one content are averaged.",
             audio_sample_rate=int(audio_rate) if audio_rate else None,

@@ -38,7 +38,7 @@ from omnivec.runtime.backends.interleaved import (
     stack,
 )
 from omnivec.runtime.backends.media_parts import audio_at, audio_windows, image_of, sample_frames
-from omnivec.runtime.backends.model_dir import ModelDirectory
+from omnivec.runtime.backends.model_dir import LoadRequest
 from omnivec.runtime.backends.text import resolve_device
 from omnivec.types import Modality
 
@@ -90,16 +90,7 @@ class EmbeddingGemma2Backend(InterleavedBackend):
         self.audio_window_s = audio_window_s
 
     @classmethod
-    def load(
-        cls,
-        model_id: str,
-        directory: ModelDirectory,
-        *,
-        device: str,
-        prompt_style: str,
-        source: str,
-        modalities: frozenset[Modality] | None = None,
-    ) -> EmbeddingGemma2Backend:
+    def load(cls, request: LoadRequest) -> EmbeddingGemma2Backend:
         from transformers import (
             AutoFeatureExtractor,
             AutoImageProcessor,
@@ -108,8 +99,9 @@ class EmbeddingGemma2Backend(InterleavedBackend):
             EmbeddingGemma2TextModel,
         )
 
-        wanted = modalities or frozenset(Modality)
-        torch_device = resolve_device(device)
+        directory = request.directory
+        wanted = request.wanted
+        torch_device = resolve_device(request.device)
         dtype = inference_dtype(torch_device)
         common: dict[str, Any] = {"local_files_only": True, "dtype": dtype}
         model: Any
@@ -130,14 +122,14 @@ class EmbeddingGemma2Backend(InterleavedBackend):
         accepted = {Modality.TEXT} | (_VISION if vision else set()) | ({Modality.AUDIO} if audio else set())
         seconds_per_token = float(processor.get("audio_ms_per_token", 40)) / 1000
         info = BackendInfo(
-            model_id=model_id,
+            model_id=request.model_id,
             dimensions=int(getattr(model.config, "text_config", model.config).embedding_dim),
             max_tokens=context_limit(directory.st_max_seq_length, tokenizer, _CONTEXT),
             modalities=frozenset(accepted) & wanted,
             matryoshka=True,
-            prompt_style=prompt_style,
+            prompt_style=request.prompt_style,
             normalized=True,
-            source=source,
+            source=request.source,
             description=f"EmbeddingGemma 2 ({', '.join(sorted(m.value.lower() for m in accepted))}); "
             "the parts of one content are embedded together, in order.",
             interleaved=True,

@@ -15,7 +15,7 @@ from typing import Any
 from omnivec.errors import ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
-from omnivec.runtime.backends.model_dir import local_directory, peek_model_type
+from omnivec.runtime.backends.model_dir import LoadRequest, local_directory, peek_model_type
 from omnivec.types import Modality
 
 log = get_logger(__name__)
@@ -116,9 +116,8 @@ def _load_multimodal(
         prompts = directory.st_prompts
         trained = "gemma" if any(p.startswith("task: ") for p in prompts.values()) else None
         style = prompt_style or trained or MULTIMODAL_ARCHITECTURES[model_type]
-        backend: Backend = _multimodal_class(model_type).load(
-            model_id, directory, device=device, prompt_style=style, source=source, modalities=modalities
-        )
+        request = LoadRequest(model_id, directory, device, style, source, modalities)
+        backend: Backend = _multimodal_class(model_type).load(request)
     except ModelLoadError:
         raise
     except (OSError, ValueError) as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from omnivec.logging import get_logger
+from omnivec.types import Modality
 
 log = get_logger(__name__)
 
@@ -46,6 +47,23 @@ class ModelDirectory:
     def st_max_seq_length(self) -> int | None:
         value = self.json("sentence_bert_config.json").get("max_seq_length")
         return int(value) if isinstance(value, int) and value > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRequest:
+    """What the loader asks a multimodal backend's ``load`` for."""
+
+    model_id: str
+    directory: ModelDirectory
+    device: str
+    prompt_style: str
+    source: str
+    # What to serve the model for; towers not needed are not loaded. None: all it has.
+    modalities: frozenset[Modality] | None = None
+
+    @property
+    def wanted(self) -> frozenset[Modality]:
+        return self.modalities or frozenset(Modality)
 
 
 def peek_model_type(source: str, *, local_only: bool) -> str | None:

@@ -34,7 +34,7 @@ from omnivec.runtime.backends.interleaved import (
     stack,
 )
 from omnivec.runtime.backends.media_parts import image_of, sample_frames
-from omnivec.runtime.backends.model_dir import ModelDirectory
+from omnivec.runtime.backends.model_dir import LoadRequest
 from omnivec.runtime.backends.text import resolve_device
 from omnivec.types import Modality
 
@@ -82,19 +82,11 @@ class Qwen3VLEmbeddingBackend(InterleavedBackend):
         self.video = {**_VIDEO_DEFAULTS, **video}
 
     @classmethod
-    def load(
-        cls,
-        model_id: str,
-        directory: ModelDirectory,
-        *,
-        device: str,
-        prompt_style: str,
-        source: str,
-        modalities: frozenset[Modality] | None = None,
-    ) -> Qwen3VLEmbeddingBackend:
+    def load(cls, request: LoadRequest) -> Qwen3VLEmbeddingBackend:
         from transformers import AutoImageProcessor, AutoTokenizer, Qwen3VLModel
 
-        torch_device = resolve_device(device)
+        directory = request.directory
+        torch_device = resolve_device(request.device)
         model: Any = Qwen3VLModel.from_pretrained(
             directory.module, local_files_only=True, dtype=inference_dtype(torch_device)
         )
@@ -105,14 +97,14 @@ class Qwen3VLEmbeddingBackend(InterleavedBackend):
         )
         accepted = frozenset({Modality.TEXT, Modality.IMAGE, Modality.VIDEO, Modality.DOCUMENT})
         info = BackendInfo(
-            model_id=model_id,
+            model_id=request.model_id,
             dimensions=int(model.config.text_config.hidden_size),
             max_tokens=context_limit(directory.st_max_seq_length, tokenizer, _CONTEXT),
-            modalities=accepted & (modalities or accepted),
+            modalities=accepted & request.wanted,
             matryoshka=True,
-            prompt_style=prompt_style,
+            prompt_style=request.prompt_style,
             normalized=True,
-            source=source,
+            source=request.source,
             description="Qwen3-VL embedding model (text, image, video, document); the parts of one content "
             "are embedded together, in order.",
             interleaved=True,
