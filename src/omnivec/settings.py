@@ -95,9 +95,10 @@ class Settings(BaseSettings):
     @field_validator("model_modalities", mode="before")
     @classmethod
     def _modality_names(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: [m.upper() if isinstance(m, str) else m for m in ms] for k, ms in v.items()}
-        return v
+        """Modality names in any letter case: ``["text"]`` is ``[Modality.TEXT]``."""
+        if not isinstance(v, dict):
+            return v
+        return {k: [m.upper() for m in ms] if isinstance(ms, list) else ms for k, ms in v.items()}
 
     @field_validator("models")
     @classmethod

@@ -14,6 +14,7 @@ every device: the towers are small and half precision would move the vectors.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,9 @@ class DualEncoderBackend:
         self.device = device
         self.tokenizer = processor.tokenizer
         self._sampling_rate = info.audio_sample_rate or 0
+        # The fast tokenizer keeps its truncation settings in shared state, and prepare runs on
+        # several worker threads: text processing takes turns.
+        self._text_lock = threading.Lock()
         self._audio_window = int(
             getattr(getattr(processor, "feature_extractor", None), "nb_max_samples", 0) or 0
         )
@@ -161,12 +165,13 @@ class DualEncoderBackend:
 
     def _text(self, part: int, text: str, index: int, auto_truncate: bool) -> tuple[_Segment, int, bool]:
         limit = self.info.max_tokens
-        n = len(self.tokenizer(text, truncation=False, verbose=False)["input_ids"])
-        truncated = n > limit
-        if truncated and not auto_truncate:
-            raise InputTooLong(index, n, limit)
         kwargs = {"truncation": True, "max_length": limit, **self.family.text_kwargs}
-        features = dict(self.processor(text=[text], return_tensors="np", **kwargs))
+        with self._text_lock:
+            n = len(self.tokenizer(text, truncation=False, verbose=False)["input_ids"])
+            truncated = n > limit
+            if truncated and not auto_truncate:
+                raise InputTooLong(index, n, limit)
+            features = dict(self.processor(text=[text], return_tensors="np", **kwargs))
         return _Segment(part, Modality.TEXT, features), min(n, limit), truncated
 
     def _media(self, part: int, media: Any, index: int) -> list[tuple[_Segment, Modality, int, bool]]:

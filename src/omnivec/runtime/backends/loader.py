@@ -121,6 +121,7 @@ def _load_multimodal(
     except ModelLoadError:
         raise
     except (OSError, ValueError) as exc:
+        log.warning("loading %s model %s failed: %s", model_type, source, exc)
         raise ModelLoadError(_not_found_message(source, local_only)) from exc
     info = backend.info
     if not info.modalities:
