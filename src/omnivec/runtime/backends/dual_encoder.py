@@ -23,7 +23,6 @@ import numpy as np
 import torch
 
 from omnivec.errors import InvalidArgument
-from omnivec.logging import get_logger
 from omnivec.media.types import DecodedAudio, DecodedDocument, DecodedImage, DecodedVideo
 from omnivec.runtime.backends.base import BackendInfo, InputTooLong
 from omnivec.runtime.backends.media_parts import (
@@ -40,8 +39,6 @@ from omnivec.runtime.backends.model_dir import LoadRequest
 from omnivec.runtime.backends.text import resolve_device
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality
-
-log = get_logger(__name__)
 
 _MAX_VIDEO_FRAMES = 32
 _VIDEO_FPS = 1.0

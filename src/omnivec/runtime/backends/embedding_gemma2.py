@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from omnivec.logging import get_logger
 from omnivec.media.types import DecodedAudio, DecodedImage, DecodedVideo
 from omnivec.runtime.backends.base import BackendInfo
 from omnivec.runtime.backends.interleaved import (
@@ -41,8 +40,6 @@ from omnivec.runtime.backends.media_parts import audio_at, audio_windows, image_
 from omnivec.runtime.backends.model_dir import LoadRequest
 from omnivec.runtime.backends.text import resolve_device
 from omnivec.types import Modality
-
-log = get_logger(__name__)
 
 # The trained context (model card): 8192 tokens shared by text and media.
 _CONTEXT = 8192

@@ -185,10 +185,14 @@ class InterleavedBackend:
         return self._markers.sub("", text) if self._markers else text
 
     def _render(self, content: list[dict[str, Any]], instruction: str | None) -> str:
-        if self.template is None:
-            out = []
-            for item in content:
-                out.append(item["text"] if item["type"] == "text" else self.placeholders[item["type"]])
+        if self.template is None:  # text as is; consecutive texts (PDF pages) on their own lines
+            out: list[str] = []
+            for previous, item in zip([None, *content], content, strict=False):
+                if item["type"] != "text":
+                    out.append(self.placeholders[item["type"]])
+                    continue
+                follows_text = previous is not None and previous["type"] == "text"
+                out.append(("\n" if follows_text else "") + item["text"])
             return "".join(out)
         rendered = self.tokenizer.apply_chat_template(
             self.conversation(content, instruction),
