@@ -3,15 +3,18 @@ modalities setting, and refusals that must stay start-up errors."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from omnivec.bootstrap import build
 from omnivec.errors import ModelLoadError
 from omnivec.runtime.backends.loader import load_backend
+from omnivec.runtime.inputs import ModelInput
 from omnivec.settings import Settings
 from omnivec.types import Modality
 
@@ -78,3 +81,22 @@ def test_served_modalities_setting_loads_only_those_towers(
 def test_text_model_cannot_be_served_without_text() -> None:
     with pytest.raises(ModelLoadError, match="text model"):
         load_backend("m", "default", device="cpu", offline=True, modalities=frozenset({Modality.IMAGE}))
+
+
+def test_sentence_transformers_clip_layout(tiny_dir: Callable[[str], Path], tmp_path: Path) -> None:
+    """The older sentence-transformers CLIP repositories keep the checkpoint in a module folder."""
+    root = tmp_path / "st-clip"
+    shutil.copytree(tiny_dir("clip"), root / "0_CLIPModel")
+    modules = [
+        {"idx": 0, "name": "0", "path": "0_CLIPModel", "type": "sentence_transformers.models.CLIPModel"}
+    ]
+    (root / "modules.json").write_text(json.dumps(modules))
+    backend = load_backend("st-clip", str(root), device="cpu", offline=True)
+    reference = load_backend("clip", str(tiny_dir("clip")), device="cpu", offline=True)
+    assert backend.info.modalities == reference.info.modalities
+    inputs = [ModelInput(("a red cat",))]
+    np.testing.assert_allclose(
+        backend.finalize(backend.forward(backend.prepare(inputs, auto_truncate=True))),
+        reference.finalize(reference.forward(reference.prepare(inputs, auto_truncate=True))),
+        atol=1e-6,
+    )

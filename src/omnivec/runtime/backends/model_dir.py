@@ -17,7 +17,9 @@ from omnivec.types import Modality
 
 log = get_logger(__name__)
 
-_TRANSFORMER_MODULE = "Transformer"
+# sentence-transformers module types that wrap a transformers checkpoint (CLIPModel: the
+# older layout of its CLIP models, e.g. sentence-transformers/clip-ViT-B-32).
+_CHECKPOINT_MODULES = ("Transformer", "CLIPModel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +110,10 @@ def open_directory(root: Path) -> ModelDirectory:
 
 
 def _module_path(modules: Any) -> str:
-    """Where a sentence-transformers pipeline keeps its Transformer module ('' = the root)."""
+    """Where a sentence-transformers pipeline keeps its checkpoint module ('' = the root)."""
     if isinstance(modules, list):
         for entry in modules:
-            if isinstance(entry, dict) and str(entry.get("type", "")).endswith(_TRANSFORMER_MODULE):
+            if isinstance(entry, dict) and str(entry.get("type", "")).endswith(_CHECKPOINT_MODULES):
                 return str(entry.get("path") or "")
     return ""
 
