@@ -4,15 +4,23 @@ concrete classes together; everything else receives its dependencies."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from omnivec.jobs.sweeper import Sweeper
+from omnivec.jobs.worker import BatchWorker, WorkerSettings
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.runtime import Runtime
+from omnivec.services.batches import BatchLimits as JobLimits
+from omnivec.services.batches import BatchService
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService
+from omnivec.services.files import FileLimits, FilesService
+from omnivec.services.uploads import ResumableUploads
 from omnivec.settings import Settings, split_model_spec
+from omnivec.storage.local import Stores, open_local
 from omnivec.types import Modality, ModelDescriptor
 
 log = get_logger(__name__)
@@ -26,6 +34,12 @@ class Container:
     runtime: Runtime
     catalogue: ModelCatalogue
     embeddings: EmbeddingService
+    stores: Stores
+    files: FilesService
+    uploads: ResumableUploads
+    batches: BatchService
+    worker: BatchWorker
+    sweeper: Sweeper
     extras: dict[str, Any] = field(default_factory=dict)
     _started: bool = False
 
@@ -36,11 +50,18 @@ class Container:
     async def start(self) -> None:
         if not self._started:
             self.runtime.start()
+            await self.worker.start()
+            await self.sweeper.start()
             self._started = True
 
     async def stop(self) -> None:
+        """Background tasks first (the worker may finish its chunk on the still-running
+        runtime), then the runtime, then storage. Each step is bounded."""
         if self._started:
+            await self.sweeper.stop()
+            await self.worker.stop()
             self.runtime.stop()
+            self.stores.close()
             self._started = False
 
 
@@ -69,8 +90,12 @@ def load_backends(settings: Settings) -> list[Backend]:
     return backends
 
 
-def build(settings: Settings, backends: list[Backend] | None = None) -> Container:
-    """Build the container. ``backends`` may be given ready-made (tests, benchmarks)."""
+def build(
+    settings: Settings, backends: list[Backend] | None = None, stores: Stores | None = None
+) -> Container:
+    """Build the container. ``backends`` may be given ready-made (tests, benchmarks); an empty
+    list gives a container that serves no model but manages files and batch jobs (the CLI's
+    in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory."""
     if backends is None:
         backends = load_backends(settings)
     limits = BatchLimits(
@@ -81,16 +106,54 @@ def build(settings: Settings, backends: list[Backend] | None = None) -> Containe
     )
     runtime = Runtime(backends, limits)
     descriptors = {b.info.model_id: describe(b.info) for b in backends}
-    first = backends[0].info.model_id
-    aliases = {name: (target or first) for name, target in settings.aliases.items()}
+    first = backends[0].info.model_id if backends else None
+    aliases = {name: (target or first) for name, target in settings.aliases.items()} if first else {}
     catalogue = ModelCatalogue(descriptors, aliases)
+    stores = stores or open_local(settings.data_dir)
+    files = FilesService(
+        stores.files,
+        stores.blobs,
+        FileLimits(
+            max_file_bytes=settings.files.max_file_bytes,
+            max_total_bytes=settings.files.max_total_bytes,
+            ttl=timedelta(hours=settings.files.ttl_hours),
+            upload_session_ttl=timedelta(hours=settings.files.upload_session_ttl_hours),
+            max_resolve_bytes=settings.limits.max_body_bytes,
+        ),
+    )
     embeddings = EmbeddingService(
         runtime,
         catalogue,
         max_parts_per_content=settings.limits.max_parts_per_content,
         max_text_chars=settings.limits.max_text_chars,
+        files=files,
     )
-    return Container(settings, runtime, catalogue, embeddings)
+    worker = BatchWorker(
+        stores.batches,
+        embeddings,
+        files,
+        stores.worker_lock,
+        WorkerSettings(
+            chunk_items=settings.batches.chunk_items,
+            poll_interval_s=settings.batches.poll_interval_s,
+            stop_timeout_s=settings.batches.stop_timeout_s,
+        ),
+    )
+    batches = BatchService(
+        stores.batches,
+        files,
+        catalogue,
+        worker,
+        JobLimits(
+            max_requests=settings.batches.max_requests,
+            ttl=timedelta(hours=settings.batches.job_ttl_hours),
+        ),
+    )
+    sweeper = Sweeper(files, worker, settings.files.sweep_interval_s)
+    uploads = ResumableUploads(files)
+    return Container(
+        settings, runtime, catalogue, embeddings, stores, files, uploads, batches, worker, sweeper
+    )
 
 
 def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None:

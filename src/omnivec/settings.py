@@ -51,6 +51,32 @@ class LimitSettings(BaseModel):
     request_timeout_s: float = Field(120.0, gt=0)
 
 
+class FileSettings(BaseModel):
+    """The Files API: size limits, retention, resumable-upload sessions."""
+
+    ttl_hours: float = Field(default=48.0, gt=0, description="How long a file is kept after it is created.")
+    max_file_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest single file.")
+    max_total_bytes: int = Field(default=20 * 1024**3, ge=1, description="Stored bytes per owner (API key).")
+    upload_session_ttl_hours: float = Field(
+        default=24.0, gt=0, description="How long an unfinished resumable upload can still be resumed."
+    )
+    sweep_interval_s: float = Field(default=60.0, gt=0, description="How often expired files are removed.")
+
+
+class BatchSettings(BaseModel):
+    """The asynchronous Batch API and its worker."""
+
+    chunk_items: int = Field(default=64, ge=1, description="Items embedded and checkpointed together.")
+    job_ttl_hours: float = Field(
+        default=48.0, gt=0, description="Jobs not finished this long after creation expire."
+    )
+    max_requests: int = Field(default=1_000_000, ge=1, description="Requests in one batch job.")
+    poll_interval_s: float = Field(default=2.0, gt=0, description="How often an idle worker looks for jobs.")
+    stop_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long shutdown waits for a running chunk."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OMNIVEC_",
@@ -91,6 +117,8 @@ class Settings(BaseSettings):
     )
     batching: BatchingSettings = Field(default_factory=BatchingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    files: FileSettings = Field(default_factory=FileSettings)
+    batches: BatchSettings = Field(default_factory=BatchSettings)
 
     @field_validator("model_modalities", mode="before")
     @classmethod

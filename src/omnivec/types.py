@@ -44,6 +44,21 @@ class Priority(enum.IntEnum):
     BATCH = 1
 
 
+class BatchState(enum.StrEnum):
+    """A batch job's life: PENDING -> RUNNING -> one terminal state (legal moves: jobs/states.py)."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (BatchState.PENDING, BatchState.RUNNING)
+
+
 @dataclass(frozen=True, slots=True)
 class TextPart:
     text: str

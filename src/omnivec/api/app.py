@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from omnivec.api import errors
 from omnivec.api.auth import AuthMiddleware, KeyRing
 from omnivec.api.middleware import ApiVersionMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from omnivec.api.routes import embeddings, fallback, health, models
+from omnivec.api.routes import batches, embeddings, fallback, files, health, models, upload
 from omnivec.bootstrap import Container
 
 
@@ -33,7 +33,8 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (health, embeddings, models, fallback):
+    # fallback stays last: it answers unknown methods on known collections.
+    for module in (health, embeddings, models, batches, files, upload, fallback):
         app.include_router(module.router)
 
     settings = container.settings

@@ -40,6 +40,13 @@ class PartDecoder(Protocol):
     ) -> list[object]: ...
 
 
+class FileResolver(Protocol):
+    """Turns a ``file_data`` part into the stored bytes it names, looked up for ``owner`` only
+    (the Files API service). ``field`` is the request path of the part, for error messages."""
+
+    async def resolve(self, part: FileRefPart, owner: str, field: str) -> BlobPart: ...
+
+
 class TextOnlyParts:
     """The decoder used when no media support is installed: anything but text is refused."""
 
@@ -61,12 +68,14 @@ class EmbeddingService:
         max_parts_per_content: int = 64,
         max_text_chars: int = 1_000_000,
         decoder: PartDecoder | None = None,
+        files: FileResolver | None = None,
     ) -> None:
         self.runtime = runtime
         self.catalogue = catalogue
         self.max_parts = max_parts_per_content
         self.max_text_chars = max_text_chars
         self.decoder: PartDecoder = decoder or TextOnlyParts()
+        self.files = files
 
     async def embed(
         self,
@@ -139,6 +148,9 @@ class EmbeddingService:
                     )
                 parts.append(part.text)
             else:
+                if isinstance(part, FileRefPart) and self.files is not None:
+                    # Stored files reach the decoder as the bytes they hold, like inline_data.
+                    part = await self.files.resolve(part, owner, where)
                 parts.extend(await self.decoder.decode(part, model, where, owner))
         return ModelInput(_prompted(model, parts, options.task_type, options.title))
 

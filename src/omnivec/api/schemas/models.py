@@ -6,7 +6,7 @@ from typing import Any
 
 from omnivec.types import ModelDescriptor
 
-EMBED_METHODS = ["embedContent", "batchEmbedContents"]
+EMBED_METHODS = ["embedContent", "batchEmbedContents", "asyncBatchEmbedContent"]
 
 
 def model_json(model: ModelDescriptor, *, methods: list[str] | None = None) -> dict[str, Any]:

@@ -1,0 +1,101 @@
+"""How batch items are kept and reported: requests encoded for storage, vectors as float32
+bytes, and each result as the Batch API shows it (inline or as a line of the output file)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+import orjson
+
+from omnivec.errors import RPC_CODES, OmnivecError
+from omnivec.storage.records import BatchItem, ItemError, ItemResult
+from omnivec.types import BlobPart, EmbedInput, EmbedOptions, FileRefPart, Part, TaskType, TextPart
+
+_DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+
+
+def encode_input(item: EmbedInput) -> bytes:
+    parts: list[dict[str, Any]] = []
+    for part in item.parts:
+        if isinstance(part, TextPart):
+            parts.append({"text": part.text})
+        elif isinstance(part, BlobPart):
+            parts.append({"blob": base64.b64encode(part.data).decode("ascii"), "mime": part.mime_type})
+        else:
+            parts.append({"file": part.file_uri, "mime": part.mime_type})
+    o = item.options
+    return orjson.dumps(
+        {
+            "parts": parts,
+            "task": o.task_type.value if o.task_type else None,
+            "title": o.title,
+            "dims": o.output_dimensionality,
+            "truncate": o.auto_truncate,
+        }
+    )
+
+
+def decode_input(data: bytes) -> EmbedInput:
+    raw = orjson.loads(data)
+    parts: list[Part] = []
+    for p in raw["parts"]:
+        if "text" in p:
+            parts.append(TextPart(p["text"]))
+        elif "blob" in p:
+            parts.append(BlobPart(p["mime"], base64.b64decode(p["blob"])))
+        else:
+            parts.append(FileRefPart(p["file"], p["mime"]))
+    options = EmbedOptions(
+        task_type=TaskType(raw["task"]) if raw["task"] else None,
+        title=raw["title"],
+        output_dimensionality=raw["dims"],
+        auto_truncate=raw["truncate"],
+    )
+    return EmbedInput(tuple(parts), options)
+
+
+def encode_metadata(metadata: Any) -> bytes | None:
+    return None if metadata is None else orjson.dumps(metadata)
+
+
+def item_error(error: OmnivecError) -> ItemError:
+    return ItemError(RPC_CODES.get(error.status, RPC_CODES["UNKNOWN"]), error.status, error.message)
+
+
+def success(index: int, values: np.ndarray, token_count: int) -> ItemResult:
+    return ItemResult(index, np.asarray(values, dtype=np.float32).tobytes(), token_count)
+
+
+def failure(index: int, error: ItemError) -> ItemResult:
+    return ItemResult(index, None, 0, error)
+
+
+def vector_of(result: ItemResult) -> np.ndarray:
+    assert result.vector is not None
+    return np.frombuffer(result.vector, dtype=np.float32)
+
+
+def result_json(item: BatchItem, result: ItemResult) -> dict[str, Any]:
+    """One entry of ``inlinedResponses``: ``{response: {embedding, tokenCount}}`` or
+    ``{error: Status}``, with the request's metadata echoed."""
+    body: dict[str, Any] = {}
+    if result.error is None:
+        body["response"] = {
+            "embedding": {"values": vector_of(result)},
+            "tokenCount": str(result.token_count),
+        }
+    else:
+        body["error"] = {"code": result.error.code, "message": result.error.message}
+    if item.metadata is not None:
+        body["metadata"] = orjson.Fragment(item.metadata)
+    return body
+
+
+def output_line(item: BatchItem, result: ItemResult) -> bytes:
+    """One line of a job's output file: ``{"key", "response"}`` or ``{"key", "error"}``."""
+    body = result_json(item, result)
+    line: dict[str, Any] = {"key": item.key} if item.key is not None else {}
+    line.update(body)
+    return orjson.dumps(line, option=_DUMP_OPTIONS) + b"\n"

@@ -1,0 +1,341 @@
+"""The Files API use case: store, list, read and expire files, and resolve ``file_data`` parts.
+
+Every file belongs to one owner (API key); another owner's file is reported exactly like a
+missing one. Bytes live in the blob store under server-generated ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+import string
+from collections.abc import AsyncIterable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from omnivec.errors import AlreadyExists, InvalidArgument, NotFound
+from omnivec.logging import get_logger
+from omnivec.storage.interfaces import BlobStore, DuplicateName, FileStore, OverQuota, StagedBlob
+from omnivec.storage.local_blobs import new_blob_id
+from omnivec.storage.records import Clock, FileSource, StoredFile, utc_now
+from omnivec.types import BlobPart, FileRefPart
+
+log = get_logger(__name__)
+
+# Google's rule for file ids: up to 40 lowercase alphanumerics or dashes, no dash at either end.
+_FILE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+# Names of batch-job output files; clients cannot take them.
+GENERATED_PREFIX = "batch-"
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+# Blobs no record refers to are removed once they are this old (younger ones may be mid-write).
+_ORPHAN_GRACE = timedelta(hours=1)
+# Bytes handed to the writer thread at a time when streaming an upload to disk.
+WRITE_PIECE = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class FileLimits:
+    max_file_bytes: int = 2 * 1024**3
+    max_total_bytes: int = 20 * 1024**3
+    ttl: timedelta = timedelta(hours=48)
+    upload_session_ttl: timedelta = timedelta(hours=24)
+    max_resolve_bytes: int = 64 * 1024 * 1024  # the largest file one embed request may refer to
+
+
+def new_file_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+def file_id_of(name: str, field: str = "name") -> str:
+    """``files/abc`` or ``abc`` -> ``abc``; anything else is a 400 naming ``field``."""
+    file_id = name[len("files/") :] if name.startswith("files/") else name
+    if not _FILE_ID.match(file_id):
+        raise InvalidArgument.at(
+            field,
+            f"{name[:80]!r} is not a valid file name: use files/ID where ID has at most 40 lowercase "
+            "letters, digits or dashes and does not start or end with a dash",
+        )
+    return file_id
+
+
+def file_id_from_uri(uri: str) -> str | None:
+    """The file id in ``files/{id}`` or in a Files API uri (this server's, or Google's
+    ``https://generativelanguage.googleapis.com/v1beta/files/{id}``); None for anything else.
+    Only the id is used: the uri is never fetched and never read as a local path."""
+    if uri.startswith("files/"):
+        candidate = uri[len("files/") :]
+    else:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return None
+        head, sep, candidate = parts.path.rpartition("/files/")
+        if not sep or (head and not head.startswith("/")):
+            return None
+    return candidate if _FILE_ID.match(candidate) else None
+
+
+class FilesService:
+    def __init__(
+        self, store: FileStore, blobs: BlobStore, limits: FileLimits | None = None, *, clock: Clock = utc_now
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.limits = limits or FileLimits()
+        self.clock = clock
+
+    # --- reading --------------------------------------------------------------------------
+    async def get(self, owner: str, name: str) -> StoredFile:
+        file_id = file_id_of(name)
+        record = await asyncio.to_thread(self.store.get, owner, file_id)
+        if record is None or record.expire_time <= self.clock():
+            raise NotFound(f"File files/{file_id} does not exist or has expired.")
+        return record
+
+    async def list_files(self, owner: str, offset: int, limit: int) -> tuple[list[StoredFile], bool]:
+        """One page, newest first, and whether more follow."""
+        now = self.clock()
+        rows = await asyncio.to_thread(self.store.list_files, owner, offset, limit + 1)
+        live = [r for r in rows[:limit] if r.expire_time > now]
+        return live, len(rows) > limit
+
+    async def download(self, owner: str, name: str) -> tuple[StoredFile, Iterator[bytes]]:
+        """The record and an iterator over the bytes (blocking reads: iterate off the loop)."""
+        record = await self.get(owner, name)
+        chunks = await asyncio.to_thread(self.blobs.read, record.blob_id)
+        return record, chunks
+
+    # --- writing --------------------------------------------------------------------------
+    async def delete(self, owner: str, name: str) -> None:
+        file_id = file_id_of(name)
+        record = await asyncio.to_thread(self.store.remove, owner, file_id)
+        if record is None:
+            raise NotFound(f"File files/{file_id} does not exist or has expired.")
+        await asyncio.to_thread(self.blobs.delete, record.blob_id)
+
+    async def claim_name(self, owner: str, name: str | None, field: str = "file.name") -> str:
+        """The id a new file will get: the client's (validated, not taken) or a fresh one."""
+        if not name:
+            return new_file_id()
+        file_id = file_id_of(name, field)
+        if file_id.startswith(GENERATED_PREFIX):
+            raise InvalidArgument.at(
+                field, f"names starting with {GENERATED_PREFIX!r} are reserved for batch outputs"
+            )
+        existing = await asyncio.to_thread(self.store.get, owner, file_id)
+        if existing is not None and existing.expire_time > self.clock():
+            raise AlreadyExists(f"File files/{file_id} already exists.")
+        if existing is not None:  # expired, not yet swept: the name is free again
+            await asyncio.to_thread(self.store.remove, owner, file_id)
+            await asyncio.to_thread(self.blobs.delete, existing.blob_id)
+        return file_id
+
+    def check_size(self, size: int, *, owner_total: int | None = None) -> None:
+        """400 when ``size`` bytes are more than one file or the owner's quota may hold."""
+        if size > self.limits.max_file_bytes:
+            raise InvalidArgument(
+                f"The file is {size} bytes, more than the {self.limits.max_file_bytes} bytes a file may have."
+            )
+        if owner_total is not None and owner_total + size > self.limits.max_total_bytes:
+            raise self.quota_error(size, owner_total)
+
+    def quota_error(self, size: int, owner_total: int) -> InvalidArgument:
+        return InvalidArgument(
+            f"Storing {size} more bytes would exceed the {self.limits.max_total_bytes} bytes of files "
+            f"this API key may keep ({owner_total} stored); delete some files first."
+        )
+
+    async def create(
+        self,
+        owner: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        name: str | None = None,
+        display_name: str = "",
+        mime_type: str = "application/octet-stream",
+        declared_size: int | None = None,
+    ) -> StoredFile:
+        """A file from one stream of bytes (single-request uploads, the CLI)."""
+        file_id = await self.claim_name(owner, name)
+        if declared_size is not None:
+            self.check_size(declared_size, owner_total=await asyncio.to_thread(self.store.total_bytes, owner))
+        blob_id = new_blob_id()
+        staged = await asyncio.to_thread(self.blobs.stage, blob_id, 0)
+        hasher = hashlib.sha256()
+        try:
+            size = await pump(staged, chunks, start=0, limit=self.limits.max_file_bytes, hasher=hasher)
+            if declared_size is not None and size != declared_size:
+                raise InvalidArgument(f"The upload declared {declared_size} bytes but {size} were sent.")
+            await asyncio.to_thread(self.blobs.publish, blob_id)
+            record = self.new_record(
+                owner, file_id, display_name, mime_type, size, hasher.hexdigest(), blob_id
+            )
+            await self.add(record)
+        except BaseException:
+            await asyncio.to_thread(self.blobs.delete, blob_id)
+            raise
+        finally:
+            await asyncio.to_thread(staged.close)
+        return record
+
+    def new_record(
+        self,
+        owner: str,
+        file_id: str,
+        display_name: str,
+        mime_type: str,
+        size: int,
+        sha256_hex: str,
+        blob_id: str,
+        source: FileSource = FileSource.UPLOADED,
+    ) -> StoredFile:
+        now = self.clock()
+        return StoredFile(
+            owner=owner,
+            file_id=file_id,
+            display_name=display_name,
+            mime_type=mime_type or "application/octet-stream",
+            size_bytes=size,
+            sha256_hex=sha256_hex,
+            blob_id=blob_id,
+            source=source,
+            create_time=now,
+            update_time=now,
+            expire_time=now + self.limits.ttl,
+        )
+
+    async def add(self, record: StoredFile) -> None:
+        try:
+            await asyncio.to_thread(self.store.add, record, quota_bytes=self.limits.max_total_bytes)
+        except DuplicateName:
+            raise AlreadyExists(f"File files/{record.file_id} already exists.") from None
+        except OverQuota:
+            total = await asyncio.to_thread(self.store.total_bytes, record.owner)
+            raise self.quota_error(record.size_bytes, total) from None
+
+    def write_generated(
+        self, owner: str, file_id: str, display_name: str, mime_type: str, chunks: Iterable[bytes]
+    ) -> StoredFile:
+        """A file the server produced (a batch output). Blocking: call it off the event loop.
+        Replaces an earlier version of the same name, so producing it again is harmless."""
+        hasher = hashlib.sha256()
+
+        def hashed() -> Iterator[bytes]:
+            for chunk in chunks:
+                hasher.update(chunk)
+                yield chunk
+
+        blob_id = new_blob_id()
+        size = self.blobs.write(blob_id, hashed())
+        record = self.new_record(
+            owner, file_id, display_name, mime_type, size, hasher.hexdigest(), blob_id, FileSource.GENERATED
+        )
+        previous = self.store.get(owner, file_id)
+        self.store.add(record, replace=True)
+        if previous is not None and previous.blob_id != blob_id:
+            self.blobs.delete(previous.blob_id)
+        return record
+
+    def lines(self, record: StoredFile) -> Iterator[bytes]:
+        """The file's lines, without line ends (blocking: iterate off the event loop)."""
+        rest = b""
+        for chunk in self.blobs.read(record.blob_id):
+            rest += chunk
+            *complete, rest = rest.split(b"\n")
+            for line in complete:
+                yield line.rstrip(b"\r")
+        if rest:
+            yield rest.rstrip(b"\r")
+
+    # --- file_data parts --------------------------------------------------------------------
+    async def resolve(self, part: FileRefPart, owner: str, field: str) -> BlobPart:
+        """The stored bytes behind a ``file_data`` part (FileResolver for EmbeddingService)."""
+        where = f"{field}.fileData.fileUri"
+        file_id = file_id_from_uri(part.file_uri)
+        if file_id is None:
+            raise InvalidArgument.at(
+                where,
+                f"{part.file_uri[:120]!r} is not a file of this server: use files/ID or the uri "
+                "the Files API returned (other URLs are never fetched)",
+            )
+        record = await asyncio.to_thread(self.store.get, owner, file_id)
+        if record is None or record.expire_time <= self.clock():
+            raise NotFound(f"File files/{file_id} ({where}) does not exist or has expired.")
+        if record.size_bytes > self.limits.max_resolve_bytes:
+            raise InvalidArgument.at(
+                where,
+                f"files/{file_id} has {record.size_bytes} bytes, more than the "
+                f"{self.limits.max_resolve_bytes} one request may embed",
+            )
+        data = await asyncio.to_thread(lambda: b"".join(self.blobs.read(record.blob_id)))
+        return BlobPart(part.mime_type or record.mime_type, data)
+
+    # --- expiry -----------------------------------------------------------------------------
+    async def sweep(self) -> int:
+        """Remove expired files, expired upload sessions and unreferenced blobs; returns how
+        many things were removed."""
+        if not self.store.initialized():
+            return 0
+        return await asyncio.to_thread(self._sweep, self.clock())
+
+    def _sweep(self, now: datetime) -> int:
+        removed = 0
+        while expired := self.store.expired(now, 500):
+            for record in expired:
+                if self.store.remove(record.owner, record.file_id) is not None:
+                    self.blobs.delete(record.blob_id)
+                    removed += 1
+        while sessions := self.store.expired_sessions(now, 500):
+            for session in sessions:
+                self.store.close_session(session.upload_id)
+                self.blobs.delete(session.blob_id)
+                removed += 1
+        referenced = self.store.blob_ids()
+        for blob_id, modified in self.blobs.ids():
+            if blob_id not in referenced and modified < now - _ORPHAN_GRACE:
+                self.blobs.delete(blob_id)
+                removed += 1
+        if removed:
+            log.info("removed %d expired files, uploads or orphaned blobs", removed)
+        return removed
+
+
+async def pump(
+    staged: StagedBlob,
+    chunks: AsyncIterable[bytes],
+    *,
+    start: int,
+    limit: int,
+    hasher: hashlib._Hash | None = None,
+    declared_size: int | None = None,
+) -> int:
+    """Stream ``chunks`` into ``staged`` (which already holds ``start`` bytes) and commit; the
+    disk writes run off the event loop, a piece at a time, so memory stays bounded. Returns the
+    staged size. Raises (before writing past it) when the size would exceed ``limit`` or
+    ``declared_size``."""
+    size = start
+    buffer = bytearray()
+
+    def flush(data: bytes) -> None:
+        staged.write(data)
+        if hasher is not None:
+            hasher.update(data)
+
+    async for piece in chunks:
+        size += len(piece)
+        if size > limit:
+            raise InvalidArgument(f"The file is larger than the {limit} bytes a file may have.")
+        if declared_size is not None and size > declared_size:
+            raise InvalidArgument(
+                f"More bytes were sent than the {declared_size} the upload declared "
+                "(X-Goog-Upload-Header-Content-Length)."
+            )
+        buffer += piece
+        if len(buffer) >= WRITE_PIECE:
+            await asyncio.to_thread(flush, bytes(buffer))
+            buffer.clear()
+    if buffer:
+        await asyncio.to_thread(flush, bytes(buffer))
+    return await asyncio.to_thread(staged.commit)

@@ -1,0 +1,68 @@
+"""The durable stores of one data directory, opened together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from omnivec.storage.interfaces import BatchStore, BlobStore, ExclusiveLock, FileStore
+from omnivec.storage.local_blobs import LocalBlobStore
+from omnivec.storage.memory import MemoryBatchStore, MemoryBlobStore, MemoryFileStore, ThreadLock
+from omnivec.storage.sqlite_batches import SqliteBatchStore
+from omnivec.storage.sqlite_db import SqliteDatabase
+from omnivec.storage.sqlite_files import SqliteFileStore
+
+
+class DataDirLock:
+    """An OS file lock (released by the OS when the process dies, even on SIGKILL)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock: FileLock | None = None
+
+    def acquire(self) -> bool:
+        if self._lock is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = FileLock(self._path, thread_local=False)
+        if self._lock.is_locked:
+            return True
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._lock is not None and self._lock.is_locked:
+            self._lock.release()
+
+
+@dataclass
+class Stores:
+    files: FileStore
+    blobs: BlobStore
+    batches: BatchStore
+    worker_lock: ExclusiveLock
+    database: SqliteDatabase | None = None
+
+    def close(self) -> None:
+        if self.database is not None:
+            self.database.close()
+
+
+def open_local(data_dir: Path) -> Stores:
+    """SQLite and a blob directory under ``data_dir``; nothing is created until first written."""
+    db = SqliteDatabase(data_dir / "omnivec.db")
+    return Stores(
+        files=SqliteFileStore(db),
+        blobs=LocalBlobStore(data_dir / "blobs"),
+        batches=SqliteBatchStore(db),
+        worker_lock=DataDirLock(data_dir / "worker.lock"),
+        database=db,
+    )
+
+
+def open_memory() -> Stores:
+    return Stores(MemoryFileStore(), MemoryBlobStore(), MemoryBatchStore(), ThreadLock())
