@@ -19,7 +19,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::google.genai.errors.Experimenta
 
 
 def client(server: RunningServer, api_key: str = "unused", api_version: str | None = None) -> genai.Client:
-    return genai.Client(api_key=api_key, http_options=types.HttpOptions(base_url=server.base_url, api_version=api_version))
+    return genai.Client(
+        api_key=api_key, http_options=types.HttpOptions(base_url=server.base_url, api_version=api_version)
+    )
 
 
 @pytest.fixture
@@ -63,7 +65,13 @@ def test_inline_batch_equals_embed_content(server: RunningServer, api_version: s
 def test_file_batch_equals_embed_content(server: RunningServer) -> None:
     c = client(server)
     texts = [f"document number {i}" for i in range(25)]
-    lines = [{"key": f"req-{i}", "request": {"content": {"parts": [{"text": t}]}, "task_type": "RETRIEVAL_DOCUMENT"}} for i, t in enumerate(texts)]
+    lines = [
+        {
+            "key": f"req-{i}",
+            "request": {"content": {"parts": [{"text": t}]}, "task_type": "RETRIEVAL_DOCUMENT"},
+        }
+        for i, t in enumerate(texts)
+    ]
     jsonl = "\n".join(json.dumps(line) for line in lines).encode() + b"\n\n"
     source = c.files.upload(file=io.BytesIO(jsonl), config={"mime_type": "jsonl"})
     job = c.batches.create_embeddings(model="gemini-embedding-001", src={"file_name": source.name})  # type: ignore[typeddict-item]
@@ -105,8 +113,14 @@ def test_list_cancel_delete(server: RunningServer) -> None:
 
 
 def test_operation_shape(server: RunningServer) -> None:
-    body = {"batch": {"inputConfig": {"requests": {"requests": [{"request": {"content": {"parts": [{"text": "a"}]}}}]}}}}
-    created = httpx.post(f"{server.base_url}/v1beta/models/gemini-embedding-001:asyncBatchEmbedContent", json=body)
+    body = {
+        "batch": {
+            "inputConfig": {"requests": {"requests": [{"request": {"content": {"parts": [{"text": "a"}]}}}]}}
+        }
+    }
+    created = httpx.post(
+        f"{server.base_url}/v1beta/models/gemini-embedding-001:asyncBatchEmbedContent", json=body
+    )
     assert created.status_code == 200
     op = created.json()
     meta = op["metadata"]
@@ -143,9 +157,14 @@ def test_malformed_items_fail_in_place(server: RunningServer) -> None:
     final = httpx.get(f"{server.base_url}/v1beta/{op['name']}").json()
     meta = final["metadata"]
     assert meta["state"] == "BATCH_STATE_SUCCEEDED"
-    assert meta["batchStats"]["successfulRequestCount"] == "2" and meta["batchStats"]["failedRequestCount"] == "4"
+    assert (
+        meta["batchStats"]["successfulRequestCount"] == "2"
+        and meta["batchStats"]["failedRequestCount"] == "4"
+    )
     items = meta["output"]["inlinedResponses"]["inlinedResponses"]
-    assert [("response" in i, "error" in i) for i in items] == [(True, False)] + [(False, True)] * 4 + [(True, False)]
+    assert [("response" in i, "error" in i) for i in items] == [(True, False)] + [(False, True)] * 4 + [
+        (True, False)
+    ]
     assert items[0]["metadata"] == {"id": 1} and items[1]["metadata"] == {"id": 2}
     assert all(i["error"]["code"] in (3, 5) for i in items[1:5])
     assert "outputDimensionality" in items[2]["error"]["message"]
@@ -186,7 +205,13 @@ def test_requests_the_server_refuses(server: RunningServer) -> None:
     for body, status in cases:
         r = httpx.post(url, json=body)
         assert r.status_code == status, (body, r.text)
-    assert httpx.post(f"{server.base_url}/v1beta/models/unknown:asyncBatchEmbedContent", json={"batch": {"inputConfig": inline}}).status_code == 404
+    assert (
+        httpx.post(
+            f"{server.base_url}/v1beta/models/unknown:asyncBatchEmbedContent",
+            json={"batch": {"inputConfig": inline}},
+        ).status_code
+        == 404
+    )
     assert httpx.get(f"{server.base_url}/v1beta/batches/nope").status_code == 404
     assert httpx.get(f"{server.base_url}/v1beta/batches?pageToken=garbage").status_code == 400
     models = httpx.get(f"{server.base_url}/v1beta/models/fake").json()

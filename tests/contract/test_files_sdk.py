@@ -18,7 +18,9 @@ from tests.support.server import RunningServer
 
 
 def client(server: RunningServer, api_version: str | None = None, api_key: str = "unused") -> genai.Client:
-    return genai.Client(api_key=api_key, http_options=types.HttpOptions(base_url=server.base_url, api_version=api_version))
+    return genai.Client(
+        api_key=api_key, http_options=types.HttpOptions(base_url=server.base_url, api_version=api_version)
+    )
 
 
 @pytest.fixture
@@ -27,7 +29,9 @@ def server(serve: Callable[..., RunningServer]) -> RunningServer:
 
 
 @pytest.mark.parametrize("api_version", [None, "v1beta"], ids=["v1", "v1beta"])
-def test_upload_small_file_and_read_it_back(server: RunningServer, api_version: str | None, tmp_path: Path) -> None:
+def test_upload_small_file_and_read_it_back(
+    server: RunningServer, api_version: str | None, tmp_path: Path
+) -> None:
     c = client(server, api_version)
     path = tmp_path / "hello.txt"
     path.write_bytes(b"hello world")
@@ -54,7 +58,9 @@ def test_upload_small_file_and_read_it_back(server: RunningServer, api_version: 
 def test_upload_above_8_mib_goes_in_chunks(server: RunningServer) -> None:
     data = os.urandom(8 * 1024 * 1024 + 12345)
     c = client(server)  # keep a reference: a dropped Client closes its connection pool
-    f = c.files.upload(file=io.BytesIO(data), config={"mime_type": "application/octet-stream", "name": "big-one"})
+    f = c.files.upload(
+        file=io.BytesIO(data), config={"mime_type": "application/octet-stream", "name": "big-one"}
+    )
     assert f.name == "files/big-one" and f.size_bytes == len(data)
     assert f.sha256_hash == base64.b64encode(hashlib.sha256(data).hexdigest().encode()).decode()
     response = httpx.get(f"{server.base_url}/v1/files/big-one:download?alt=media")
@@ -65,7 +71,8 @@ def test_upload_above_8_mib_goes_in_chunks(server: RunningServer) -> None:
 def test_list_pages_get_and_delete(server: RunningServer) -> None:
     c = client(server)
     names = [
-        c.files.upload(file=io.BytesIO(b"x" * i), config={"mime_type": "text/plain"}).name for i in range(1, 4)
+        c.files.upload(file=io.BytesIO(b"x" * i), config={"mime_type": "text/plain"}).name
+        for i in range(1, 4)
     ]
     pager = c.files.list(config={"page_size": 2})
     assert len(pager.page) == 2

@@ -31,7 +31,9 @@ def client(server: RunningServer, key: str) -> genai.Client:
 def test_files_and_batches_are_private_to_their_key(server: RunningServer) -> None:
     a, b = client(server, A), client(server, B)
     jsonl = b'{"key": "1", "request": {"content": {"parts": [{"text": "t"}]}}}\n'
-    f = a.files.upload(file=io.BytesIO(jsonl), config={"mime_type": "application/jsonl", "name": "shared-name"})
+    f = a.files.upload(
+        file=io.BytesIO(jsonl), config={"mime_type": "application/jsonl", "name": "shared-name"}
+    )
     job = a.batches.create_embeddings(model="gemini-embedding-001", src={"file_name": f.name})  # type: ignore[typeddict-item]
     assert f.name is not None and job.name is not None
 
@@ -47,7 +49,10 @@ def test_files_and_batches_are_private_to_their_key(server: RunningServer) -> No
             call()
         assert info.value.code == 404  # exactly like a name that does not exist
     headers_b = {"x-goog-api-key": B}
-    assert httpx.get(f"{server.base_url}/v1beta/{f.name}:download?alt=media", headers=headers_b).status_code == 404
+    assert (
+        httpx.get(f"{server.base_url}/v1beta/{f.name}:download?alt=media", headers=headers_b).status_code
+        == 404
+    )
     assert list(b.files.list()) == [] and list(b.batches.list()) == []
 
     # B may use the same file name for its own file: names are per key.
@@ -68,7 +73,9 @@ def test_files_and_batches_are_private_to_their_key(server: RunningServer) -> No
 def embed_file_uri(server: RunningServer, key: str, uri: str) -> httpx.Response:
     body = {"content": {"parts": [{"file_data": {"file_uri": uri, "mime_type": "text/plain"}}]}}
     return httpx.post(
-        f"{server.base_url}/v1beta/models/gemini-embedding-001:embedContent", json=body, headers={"x-goog-api-key": key}
+        f"{server.base_url}/v1beta/models/gemini-embedding-001:embedContent",
+        json=body,
+        headers={"x-goog-api-key": key},
     )
 
 
@@ -84,6 +91,12 @@ def test_file_uris_resolve_only_locally_and_only_for_the_owner(server: RunningSe
         assert "not a file of this server" not in mine.text and "does not exist" not in mine.text
         theirs = embed_file_uri(server, B, uri)
         assert theirs.status_code == 404 and "does not exist" in theirs.json()["error"]["message"]
-    for uri in ("https://example.com/cat.png", "file:///etc/passwd", "/etc/passwd", "gs://bucket/x", "files/../x"):
+    for uri in (
+        "https://example.com/cat.png",
+        "file:///etc/passwd",
+        "/etc/passwd",
+        "gs://bucket/x",
+        "files/../x",
+    ):
         r = embed_file_uri(server, A, uri)
         assert r.status_code == 400 and "not a file of this server" in r.json()["error"]["message"], uri

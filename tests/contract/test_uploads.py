@@ -21,7 +21,9 @@ def server(serve: Callable[..., RunningServer]) -> RunningServer:
     return serve(api_keys=[KEY], files={"max_file_bytes": 1000, "max_total_bytes": 1500})
 
 
-def start(server: RunningServer, size: int | None = 10, body: object | None = None, **headers: str) -> httpx.Response:
+def start(
+    server: RunningServer, size: int | None = 10, body: object | None = None, **headers: str
+) -> httpx.Response:
     h = {
         "x-goog-api-key": KEY,
         "X-Goog-Upload-Protocol": "resumable",
@@ -32,7 +34,9 @@ def start(server: RunningServer, size: int | None = 10, body: object | None = No
     }
     if size is not None:
         h["X-Goog-Upload-Header-Content-Length"] = str(size)
-    return httpx.post(f"{server.base_url}/upload/v1beta/files", headers=h, json=body or {"file": {"display_name": "t"}})
+    return httpx.post(
+        f"{server.base_url}/upload/v1beta/files", headers=h, json=body or {"file": {"display_name": "t"}}
+    )
 
 
 def chunk(url: str, data: bytes, offset: int | None, command: str = "upload") -> httpx.Response:
@@ -102,7 +106,9 @@ def test_size_mismatch_ends_the_session(server: RunningServer) -> None:
 
 def test_unknown_upload_id(server: RunningServer) -> None:
     for upload_id in ("nope", ""):
-        r = chunk(f"{server.base_url}/upload/v1beta/files?upload_id={upload_id}", b"abc", 0, "upload, finalize")
+        r = chunk(
+            f"{server.base_url}/upload/v1beta/files?upload_id={upload_id}", b"abc", 0, "upload, finalize"
+        )
         assert r.status_code == 404 and r.headers["x-goog-upload-status"] == "final"
         assert r.json()["error"]["status"] == "NOT_FOUND"
 
@@ -169,9 +175,13 @@ def test_multipart_related_upload(server: RunningServer) -> None:
     boundary = "b0undary"
     meta = json.dumps({"file": {"display_name": "multi", "name": "files/multi-part"}})
     body = (
-        f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{meta}\r\n"
-        f"--{boundary}\r\nContent-Type: image/png\r\n\r\n"
-    ).encode() + b"\x89PNG-bytes" + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{meta}\r\n"
+            f"--{boundary}\r\nContent-Type: image/png\r\n\r\n"
+        ).encode()
+        + b"\x89PNG-bytes"
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     r = httpx.post(
         f"{server.base_url}/upload/v1beta/files?uploadType=multipart",
         headers={"x-goog-api-key": KEY, "Content-Type": f"multipart/related; boundary={boundary}"},

@@ -113,7 +113,10 @@ def output_lines(base: str, meta: dict) -> list[bytes]:  # type: ignore[type-arg
 
 def test_sigkill_mid_job_then_restart_finishes_exactly_once(tmp_path: Path) -> None:
     data_dir, log = tmp_path / "data", tmp_path / "server.log"
-    lines = [{"key": f"key-{i:04d}", "request": {"content": {"parts": [{"text": f"item {i}"}]}}} for i in range(ITEMS)]
+    lines = [
+        {"key": f"key-{i:04d}", "request": {"content": {"parts": [{"text": f"item {i}"}]}}}
+        for i in range(ITEMS)
+    ]
     jsonl = "".join(json.dumps(line) + "\n" for line in lines).encode()
 
     first = Server(data_dir, log)

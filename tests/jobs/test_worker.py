@@ -50,7 +50,11 @@ async def make_container(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     started: list[Container] = []
 
     async def make(
-        backend: FakeBackend | None = None, stores: Stores | None = None, *, start: bool = True, **batches: Any
+        backend: FakeBackend | None = None,
+        stores: Stores | None = None,
+        *,
+        start: bool = True,
+        **batches: Any,
     ) -> Container:
         settings = Settings(
             models=["fake:16"],
@@ -163,13 +167,17 @@ async def test_priority_then_age(make_container: Callable[..., Any]) -> None:
     assert high.start_time <= low.start_time
 
 
-async def test_resume_from_checkpoint_after_a_crash(make_container: Callable[..., Any], tmp_path: Path) -> None:
+async def test_resume_from_checkpoint_after_a_crash(
+    make_container: Callable[..., Any], tmp_path: Path
+) -> None:
     """A job interrupted after its first chunk: the committed chunk is kept as it is, the rest
     is embedded once, and every item appears exactly once."""
     stores = open_local(tmp_path / "crashed")
     c = await make_container(stores=stores, start=False)
     inputs = [text(f"t{i}") for i in range(10)]
-    job = await c.batches.create(OWNER, "fake", [BatchRequest(key=f"k{i}", input=x) for i, x in enumerate(inputs)])
+    job = await c.batches.create(
+        OWNER, "fake", [BatchRequest(key=f"k{i}", input=x) for i, x in enumerate(inputs)]
+    )
     # What a worker had done when the process died: claimed the job, committed chunk 0..3.
     running = stores.batches.transition(job.job_id, BatchState.PENDING, BatchState.RUNNING, job.create_time)
     assert running is not None
@@ -188,7 +196,9 @@ async def test_resume_from_checkpoint_after_a_crash(make_container: Callable[...
         np.testing.assert_array_equal(vector_of(result), expected.values)
 
 
-async def test_stop_is_graceful_and_the_job_resumes(make_container: Callable[..., Any], tmp_path: Path) -> None:
+async def test_stop_is_graceful_and_the_job_resumes(
+    make_container: Callable[..., Any], tmp_path: Path
+) -> None:
     c = await make_container(FakeBackend("fake", 16, delay_ms=10), open_local(tmp_path / "s"), chunk_items=2)
     job = await c.batches.create(OWNER, "fake", [BatchRequest(input=text(f"t{i}")) for i in range(60)])
     while (await c.batches.get(OWNER, job.job_id)).succeeded < 4:

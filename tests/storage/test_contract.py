@@ -33,7 +33,9 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
     s.close()
 
 
-def a_file(owner: str = "o1", file_id: str = "f1", size: int = 10, at: datetime = T0, **kw: object) -> StoredFile:
+def a_file(
+    owner: str = "o1", file_id: str = "f1", size: int = 10, at: datetime = T0, **kw: object
+) -> StoredFile:
     values: dict[str, object] = {
         "owner": owner,
         "file_id": file_id,
@@ -120,7 +122,9 @@ def test_expired_files(stores: Stores) -> None:
 
 
 def test_upload_session_lifecycle(stores: Stores) -> None:
-    session = UploadSession("u1", "o1", "f1", "d", "text/plain", 5, 0, new_blob_id(), T0, T0 + timedelta(hours=1))
+    session = UploadSession(
+        "u1", "o1", "f1", "d", "text/plain", 5, 0, new_blob_id(), T0, T0 + timedelta(hours=1)
+    )
     stores.files.open_session(session)
     assert stores.files.session("u1") == session
     assert session.blob_id in stores.files.blob_ids()

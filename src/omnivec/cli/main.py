@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from omnivec.cli import commands
+from omnivec.cli import batch_commands, commands, files_commands
 
 
 def _common_model_flags(p: argparse.ArgumentParser) -> None:
@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--remote", metavar="URL", help="Ask a running server.")
     models.add_argument("--api-key", help="Key for --remote.")
     models.set_defaults(run=commands.models)
+
+    files_commands.add_parsers(sub)
+    batch_commands.add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,248 @@
+"""``omnivec batch submit|get|list|cancel|results``: in-process on the data directory, or
+against a running server with ``--remote URL``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from omnivec.cli.commands import CliError, _build_container, _print, load_settings
+from omnivec.cli.files_commands import _read_file, management_container, remote, run_service
+
+_POLL_S = 0.5
+
+
+def batch(args: argparse.Namespace) -> int:
+    handler = {
+        "submit": _submit,
+        "get": _get,
+        "list": _list,
+        "cancel": _cancel,
+        "results": _results,
+    }[args.batch_command]
+    handler(args)
+    return 0
+
+
+# --- submit ------------------------------------------------------------------------------------
+def _submit(args: argparse.Namespace) -> None:
+    path = Path(args.path)
+    if not path.is_file():
+        raise CliError(f"{path} is not a file")
+    if args.remote:
+        client = remote(args)
+        file = client.upload(path, mime_type="application/jsonl", name=None, display_name=path.name)
+        body = {"batch": {"displayName": args.display_name or "", "inputConfig": {"fileName": file["name"]}}}
+        operation = client.post(f"models/{args.use_model}:asyncBatchEmbedContent", body)
+        if args.wait:
+            operation = _wait_remote(client, operation["name"])
+        _print(operation)
+        return
+    container = _build_container(load_settings(args))
+    _print(run_service(_submit_local(container, args, path)))
+
+
+async def _submit_local(c: Any, args: argparse.Namespace, path: Path) -> Any:
+    from omnivec.api.schemas.batches import RequestReader, operation_json
+
+    if args.wait:
+        await c.start()  # the runtime and the worker: this process runs the job
+    try:
+        record = await c.files.create(
+            "",
+            _read_file(path),
+            display_name=path.name,
+            mime_type="application/jsonl",
+            declared_size=path.stat().st_size,
+        )
+        reader = RequestReader(c.catalogue, args.use_model)
+        job = await c.batches.create_from_file(
+            "",
+            args.use_model,
+            f"files/{record.file_id}",
+            reader.jsonl_line,
+            display_name=args.display_name or "",
+        )
+        while args.wait and not job.state.is_terminal:
+            _progress(job.succeeded, job.failed, job.request_count, job.state.value)
+            await asyncio.sleep(_POLL_S)
+            job = await c.batches.get("", job.job_id)
+        if args.wait:
+            _progress(job.succeeded, job.failed, job.request_count, job.state.value, end=True)
+        return operation_json(job)
+    finally:
+        if args.wait:
+            await c.stop()
+
+
+def _wait_remote(client: Any, name: str) -> Any:
+    while True:
+        operation = client.get(name)
+        meta = operation["metadata"]
+        stats = meta.get("batchStats", {})
+        state = meta["state"].removeprefix("BATCH_STATE_")
+        done = operation.get("done", False)
+        _progress(
+            int(stats.get("successfulRequestCount", 0)),
+            int(stats.get("failedRequestCount", 0)),
+            int(stats.get("requestCount", 0)),
+            state,
+            end=done,
+        )
+        if done:
+            return operation
+        time.sleep(_POLL_S)
+
+
+def _progress(succeeded: int, failed: int, total: int, state: str, *, end: bool = False) -> None:
+    line = f"\r{succeeded + failed}/{total} done ({succeeded} embedded, {failed} failed)  {state:<10}"
+    sys.stderr.write(line + ("\n" if end else ""))
+    sys.stderr.flush()
+
+
+# --- get, list, cancel ---------------------------------------------------------------------------
+def _get(args: argparse.Namespace) -> None:
+    if args.remote:
+        _print(remote(args).get(_name(args.name)))
+        return
+    from omnivec.api.schemas.batches import operation_json
+
+    c = management_container(args)
+
+    async def read() -> Any:
+        job = await c.batches.get("", args.name)
+        results = await c.batches.results(job) if job.state.is_terminal and job.input_file is None else None
+        return operation_json(job, results)
+
+    _print(run_service(read()))
+
+
+def _list(args: argparse.Namespace) -> None:
+    if args.remote:
+        _print(remote(args).get(f"batches?pageSize={args.page_size}"))
+        return
+    from omnivec.api.schemas.batches import operation_json
+
+    c = management_container(args)
+    jobs, more = run_service(c.batches.list_jobs("", 0, args.page_size))
+    body: dict[str, Any] = {"operations": [operation_json(j) for j in jobs]}
+    if more:
+        body["more"] = True
+    _print(body)
+
+
+def _cancel(args: argparse.Namespace) -> None:
+    if args.remote:
+        remote(args).post(f"{_name(args.name)}:cancel", {})
+    else:
+        c = management_container(args)
+        run_service(c.batches.cancel("", args.name))
+    _print({})
+
+
+# --- results ---------------------------------------------------------------------------------------
+def _results(args: argparse.Namespace) -> None:
+    """The results as JSONL (one line per request, in request order) to -o or stdout."""
+    out: IO[bytes] = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    try:
+        if args.remote:
+            _remote_results(args, out)
+        else:
+            _local_results(args, out)
+    finally:
+        if args.output:
+            out.close()
+        else:
+            out.flush()
+
+
+def _remote_results(args: argparse.Namespace, out: IO[bytes]) -> None:
+    client = remote(args)
+    operation = client.get(_name(args.name))
+    output = operation["metadata"].get("output")
+    if output is None:
+        raise CliError(f"{operation['name']} has no results ({operation['metadata']['state']})")
+    if "responsesFile" in output:
+        client.download(f"{output['responsesFile']}:download?alt=media", out)
+        return
+    for item in output["inlinedResponses"]["inlinedResponses"]:
+        out.write(json.dumps(item).encode() + b"\n")
+
+
+def _local_results(args: argparse.Namespace, out: IO[bytes]) -> None:
+    from omnivec.services.batch_items import output_line
+
+    c = management_container(args)
+
+    async def write() -> None:
+        job = await c.batches.get("", args.name)
+        if job.output_file:
+            _, chunks = await c.files.download("", job.output_file)
+            for chunk in chunks:
+                out.write(chunk)
+        elif job.state.is_terminal:
+            for item, result in await c.batches.results(job):
+                out.write(output_line(item, result))
+        else:
+            raise CliError(f"batches/{job.job_id} has no results yet ({job.state.value})")
+
+    run_service(write())
+
+
+def _name(name: str) -> str:
+    return name if name.startswith("batches/") else f"batches/{name}"
+
+
+def add_parsers(sub: Any) -> None:
+    parser = sub.add_parser("batch", help="Batch API: submit a JSONL file, follow and collect jobs.")
+    batch_sub = parser.add_subparsers(dest="batch_command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--remote", metavar="URL", help="Talk to a running server instead of the data directory."
+        )
+        p.add_argument("--api-key", help="Key for --remote.")
+        p.add_argument("--data-dir", help="The data directory (in-process use).")
+        p.add_argument("--config", help="TOML config file (also OMNIVEC_CONFIG).")
+        p.set_defaults(run=batch)
+
+    submit = batch_sub.add_parser(
+        "submit", help="Submit a JSONL file of {key, request} lines; prints the batch operation."
+    )
+    submit.add_argument("path", metavar="FILE.jsonl")
+    submit.add_argument(
+        "--model", dest="use_model", default="gemini-embedding-001", help="Model name the job embeds with."
+    )
+    submit.add_argument("--display-name")
+    submit.add_argument(
+        "--wait", action="store_true", help="Follow the job to its end, with a progress line."
+    )
+    submit.add_argument(
+        "--serve",
+        dest="models",
+        action="append",
+        metavar="[ID=]SOURCE",
+        help="In-process: model to load (repeatable, as 'serve --model'); default from the settings.",
+    )
+    submit.add_argument("--device", help="In-process: auto (default), cpu, cuda, cuda:N or mps.")
+    submit.add_argument("--offline", action="store_true", default=None, help="Never contact a model hub.")
+    submit.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR.")
+    common(submit)
+    for verb, text in (("get", "Show a batch operation."), ("cancel", "Cancel a batch.")):
+        p = batch_sub.add_parser(verb, help=text)
+        p.add_argument("name", help="batches/ID or ID")
+        common(p)
+    listing = batch_sub.add_parser("list", help="List batches, newest first.")
+    listing.add_argument("--page-size", type=int, default=100)
+    common(listing)
+    results = batch_sub.add_parser(
+        "results", help="Write a finished batch's results (JSONL) to -o or stdout."
+    )
+    results.add_argument("name", help="batches/ID or ID")
+    results.add_argument("-o", "--output", help="Output path (default: stdout).")
+    common(results)

@@ -1,0 +1,90 @@
+"""``omnivec files …`` and ``omnivec batch …``, in-process on a data directory and with --remote."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from omnivec.cli.main import main
+from tests.support.server import RunningServer
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:  # type: ignore[type-arg]
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def jsonl(tmp_path: Path, n: int = 3) -> Path:
+    path = tmp_path / "in.jsonl"
+    lines = [{"key": f"k{i}", "request": {"content": {"parts": [{"text": f"t{i}"}]}}} for i in range(n)]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return path
+
+
+def test_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    source = jsonl(tmp_path)
+    uploaded = run(capsys, "files", "upload", str(source), "--name", "my-input", *data)
+    assert uploaded["name"] == "files/my-input" and uploaded["mimeType"] == "application/jsonl"
+    assert run(capsys, "files", "get", "my-input", *data)["sizeBytes"] == str(source.stat().st_size)
+    assert [f["name"] for f in run(capsys, "files", "list", *data)["files"]] == ["files/my-input"]
+    out = tmp_path / "copy.jsonl"
+    assert main(["files", "download", "files/my-input", "-o", str(out), *data]) == 0
+    assert out.read_bytes() == source.read_bytes()
+
+    assert (
+        main(["batch", "submit", str(source), "--serve", "fake:8", "--wait", "--log-level", "WARNING", *data])
+        == 0
+    )
+    printed = capsys.readouterr()
+    op = json.loads(printed.out)
+    assert op["metadata"]["state"] == "BATCH_STATE_SUCCEEDED" and op["done"] is True
+    assert "3/3 done (3 embedded, 0 failed)" in printed.err  # the live progress line
+    name = op["name"]
+    assert run(capsys, "batch", "get", name, *data)["metadata"]["batchStats"]["successfulRequestCount"] == "3"
+    assert [o["name"] for o in run(capsys, "batch", "list", *data)["operations"]] == [name]
+    results = tmp_path / "results.jsonl"
+    assert main(["batch", "results", name, "-o", str(results), *data]) == 0
+    assert [json.loads(line)["key"] for line in results.read_text().splitlines()] == ["k0", "k1", "k2"]
+    assert run(capsys, "batch", "cancel", name, *data) == {}  # finished: nothing changes
+
+    queued = run(
+        capsys, "batch", "submit", str(source), "--serve", "fake:8", *data
+    )  # no --wait: stays queued
+    assert queued["metadata"]["state"] == "BATCH_STATE_PENDING"
+    run(capsys, "batch", "cancel", queued["name"], *data)
+    assert run(capsys, "batch", "get", queued["name"], *data)["metadata"]["state"] == "BATCH_STATE_CANCELLED"
+
+    assert run(capsys, "files", "delete", "my-input", *data) == {}
+    assert main(["files", "get", "my-input", *data]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_remote(
+    serve: Callable[..., RunningServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = serve(api_keys=["cli-key"], batches={"poll_interval_s": 0.05})
+    remote = ["--remote", server.base_url, "--api-key", "cli-key"]
+    source = jsonl(tmp_path, 4)
+    uploaded = run(capsys, "files", "upload", str(source), *remote)
+    assert uploaded["sizeBytes"] == str(source.stat().st_size)
+    assert run(capsys, "files", "get", uploaded["name"], *remote)["name"] == uploaded["name"]
+    assert len(run(capsys, "files", "list", *remote)["files"]) == 1
+    out = tmp_path / "back.jsonl"
+    assert main(["files", "download", uploaded["name"], "-o", str(out), *remote]) == 0
+    assert out.read_bytes() == source.read_bytes()
+
+    op = run(capsys, "batch", "submit", str(source), "--wait", *remote)
+    assert op["metadata"]["state"] == "BATCH_STATE_SUCCEEDED"
+    assert run(capsys, "batch", "get", op["name"], *remote)["done"] is True
+    assert len(run(capsys, "batch", "list", *remote)["operations"]) == 1
+    results = tmp_path / "r.jsonl"
+    assert main(["batch", "results", op["name"], "-o", str(results), *remote]) == 0
+    assert [json.loads(line)["key"] for line in results.read_text().splitlines()] == ["k0", "k1", "k2", "k3"]
+    assert run(capsys, "batch", "cancel", op["name"], *remote) == {}
+    assert run(capsys, "files", "delete", uploaded["name"], *remote) == {}
+    assert main(["files", "get", uploaded["name"], *remote]) == 2
+    assert "404" in capsys.readouterr().err
