@@ -16,6 +16,8 @@ from google.genai import errors, types
 
 from tests.support.server import RunningServer
 
+pytestmark = pytest.mark.filterwarnings("ignore::google.genai.errors.ExperimentalWarning")
+
 
 def client(server: RunningServer, api_version: str | None = None, api_key: str = "unused") -> genai.Client:
     return genai.Client(

@@ -94,7 +94,7 @@ async def test_job_runs_to_success_with_the_online_vectors(make_container: Calla
     online = await c.embeddings.embed("gemini-embedding-001", inputs)
     results = await c.batches.results(job)
     assert [i.index for i, _ in results] == list(range(10))
-    for (item, result), expected in zip(results, online, strict=True):
+    for (_, result), expected in zip(results, online, strict=True):
         assert result.error is None
         np.testing.assert_array_equal(vector_of(result), expected.values)
         assert result.token_count == expected.token_count
