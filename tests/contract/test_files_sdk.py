@@ -123,3 +123,20 @@ def test_generated_files_download_through_the_sdk(server: RunningServer) -> None
     data = c.files.download(file=output)
     assert data.startswith(b'{"key":"a","response":{"embedding":{"values":[')
     assert httpx.get(output.download_uri).content == data
+
+
+def test_list_pagination_over_http(server: RunningServer) -> None:
+    store, files = server.container.stores.files, server.container.files
+    for i in range(103):
+        store.add(files.new_record("", f"bulk-{i:03d}", "", "text/plain", 1, "00" * 32, f"{i:032x}"))
+    url = f"{server.base_url}/v1beta/files"
+    first = httpx.get(url).json()
+    assert len(first["files"]) == 10 and "nextPageToken" in first  # default page size
+    capped = httpx.get(url, params={"pageSize": 1000}).json()
+    assert len(capped["files"]) == 100  # the maximum
+    rest = httpx.get(url, params={"pageSize": 1000, "pageToken": capped["nextPageToken"]}).json()
+    assert len(rest["files"]) == 3 and "nextPageToken" not in rest
+    names = [f["name"] for f in capped["files"] + rest["files"]]
+    assert len(set(names)) == 103
+    assert httpx.get(url, params={"pageToken": "not-a-token"}).status_code == 400
+    assert httpx.get(url, params={"pageSize": "ten"}).status_code == 400

@@ -73,6 +73,10 @@ def test_remote(
     assert uploaded["sizeBytes"] == str(source.stat().st_size)
     assert run(capsys, "files", "get", uploaded["name"], *remote)["name"] == uploaded["name"]
     assert len(run(capsys, "files", "list", *remote)["files"]) == 1
+    # In-process on the server's data directory, --api-key picks that key's files.
+    local = ["--data-dir", str(server.container.settings.data_dir)]
+    assert len(run(capsys, "files", "list", *local, "--api-key", "cli-key")["files"]) == 1
+    assert run(capsys, "files", "list", *local)["files"] == []
     out = tmp_path / "back.jsonl"
     assert main(["files", "download", uploaded["name"], "-o", str(out), *remote]) == 0
     assert out.read_bytes() == source.read_bytes()

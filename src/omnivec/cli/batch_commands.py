@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from omnivec.cli.commands import CliError, _build_container, _print, load_settings
-from omnivec.cli.files_commands import _read_file, management_container, remote, run_service
+from omnivec.cli.files_commands import (
+    API_KEY_HELP,
+    _read_file,
+    management_container,
+    owner,
+    remote,
+    run_service,
+)
 
 _POLL_S = 0.5
 
@@ -54,7 +61,7 @@ async def _submit_local(c: Any, args: argparse.Namespace, path: Path) -> Any:
         await c.start()  # the runtime and the worker: this process runs the job
     try:
         record = await c.files.create(
-            "",
+            owner(args),
             _read_file(path),
             display_name=path.name,
             mime_type="application/jsonl",
@@ -62,7 +69,7 @@ async def _submit_local(c: Any, args: argparse.Namespace, path: Path) -> Any:
         )
         reader = RequestReader(c.catalogue, args.use_model)
         job = await c.batches.create_from_file(
-            "",
+            owner(args),
             args.use_model,
             f"files/{record.file_id}",
             reader.jsonl_line,
@@ -71,7 +78,7 @@ async def _submit_local(c: Any, args: argparse.Namespace, path: Path) -> Any:
         while args.wait and not job.state.is_terminal:
             _progress(job.succeeded, job.failed, job.request_count, job.state.value)
             await asyncio.sleep(_POLL_S)
-            job = await c.batches.get("", job.job_id)
+            job = await c.batches.get(owner(args), job.job_id)
         if args.wait:
             _progress(job.succeeded, job.failed, job.request_count, job.state.value, end=True)
         return operation_json(job)
@@ -115,7 +122,7 @@ def _get(args: argparse.Namespace) -> None:
     c = management_container(args)
 
     async def read() -> Any:
-        job = await c.batches.get("", args.name)
+        job = await c.batches.get(owner(args), args.name)
         results = await c.batches.results(job) if job.state.is_terminal and job.input_file is None else None
         return operation_json(job, results)
 
@@ -129,7 +136,7 @@ def _list(args: argparse.Namespace) -> None:
     from omnivec.api.schemas.batches import operation_json
 
     c = management_container(args)
-    jobs, more = run_service(c.batches.list_jobs("", 0, args.page_size))
+    jobs, more = run_service(c.batches.list_jobs(owner(args), 0, args.page_size))
     body: dict[str, Any] = {"operations": [operation_json(j) for j in jobs]}
     if more:
         body["more"] = True
@@ -141,7 +148,7 @@ def _cancel(args: argparse.Namespace) -> None:
         remote(args).post(f"{_name(args.name)}:cancel", {})
     else:
         c = management_container(args)
-        run_service(c.batches.cancel("", args.name))
+        run_service(c.batches.cancel(owner(args), args.name))
     _print({})
 
 
@@ -180,9 +187,9 @@ def _local_results(args: argparse.Namespace, out: IO[bytes]) -> None:
     c = management_container(args)
 
     async def write() -> None:
-        job = await c.batches.get("", args.name)
+        job = await c.batches.get(owner(args), args.name)
         if job.output_file:
-            _, chunks = await c.files.download("", job.output_file)
+            _, chunks = await c.files.download(owner(args), job.output_file)
             for chunk in chunks:
                 out.write(chunk)
         elif job.state.is_terminal:
@@ -206,7 +213,7 @@ def add_parsers(sub: Any) -> None:
         p.add_argument(
             "--remote", metavar="URL", help="Talk to a running server instead of the data directory."
         )
-        p.add_argument("--api-key", help="Key for --remote.")
+        p.add_argument("--api-key", help=API_KEY_HELP)
         p.add_argument("--data-dir", help="The data directory (in-process use).")
         p.add_argument("--config", help="TOML config file (also OMNIVEC_CONFIG).")
         p.set_defaults(run=batch)

@@ -44,6 +44,18 @@ def management_container(args: argparse.Namespace) -> Any:
     return build(load_settings(args), backends=[])
 
 
+API_KEY_HELP = "With --remote, the key to send; in-process, whose files and batches to act on."
+
+
+def owner(args: argparse.Namespace) -> str:
+    """In-process, the tenant a server with this API key would use ("" for none)."""
+    if not args.api_key:
+        return ""
+    from omnivec.api.auth import KeyRing
+
+    return KeyRing([args.api_key]).owner_of(args.api_key) or ""
+
+
 def local_base_url(settings: Any) -> str:
     return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
@@ -66,7 +78,7 @@ def _upload(args: argparse.Namespace) -> None:
     c = management_container(args)
     record = run_service(
         c.files.create(
-            "",
+            owner(args),
             _read_file(path),
             name=args.name,
             display_name=display_name,
@@ -88,7 +100,7 @@ def _list(args: argparse.Namespace) -> None:
         _print(remote(args).get(f"files?pageSize={args.page_size}"))
         return
     c = management_container(args)
-    page, more = run_service(c.files.list_files("", 0, args.page_size))
+    page, more = run_service(c.files.list_files(owner(args), 0, args.page_size))
     body: dict[str, Any] = {"files": [_file_json(c, f) for f in page]}
     if more:
         body["more"] = True
@@ -100,7 +112,7 @@ def _get(args: argparse.Namespace) -> None:
         _print(remote(args).get(_name(args.name)))
         return
     c = management_container(args)
-    _print(_file_json(c, run_service(c.files.get("", args.name))))
+    _print(_file_json(c, run_service(c.files.get(owner(args), args.name))))
 
 
 def _delete(args: argparse.Namespace) -> None:
@@ -108,7 +120,7 @@ def _delete(args: argparse.Namespace) -> None:
         remote(args).delete(_name(args.name))
     else:
         c = management_container(args)
-        run_service(c.files.delete("", args.name))
+        run_service(c.files.delete(owner(args), args.name))
     _print({})
 
 
@@ -119,7 +131,7 @@ def _download(args: argparse.Namespace) -> None:
             remote(args).download(f"{_name(args.name)}:download?alt=media", out)
             return
         c = management_container(args)
-        _, chunks = run_service(c.files.download("", args.name))
+        _, chunks = run_service(c.files.download(owner(args), args.name))
         for chunk in chunks:
             out.write(chunk)
     finally:
@@ -153,7 +165,7 @@ def add_parsers(sub: Any) -> None:
         p.add_argument(
             "--remote", metavar="URL", help="Talk to a running server instead of the data directory."
         )
-        p.add_argument("--api-key", help="Key for --remote.")
+        p.add_argument("--api-key", help=API_KEY_HELP)
         p.add_argument("--data-dir", help="The data directory (in-process use).")
         p.add_argument("--config", help="TOML config file (also OMNIVEC_CONFIG).")
         p.set_defaults(run=files)
