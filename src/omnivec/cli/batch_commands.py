@@ -11,36 +11,25 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from omnivec.cli.commands import CliError, _build_container, _print, load_settings
-from omnivec.cli.files_commands import (
-    API_KEY_HELP,
-    _read_file,
+from omnivec.cli.access import (
+    add_access_flags,
+    existing_file,
     management_container,
+    output_stream,
     owner,
+    read_file,
     remote,
+    resource_name,
     run_service,
 )
+from omnivec.cli.commands import CliError, _build_container, _print, load_settings
 
 _POLL_S = 0.5
 
 
-def batch(args: argparse.Namespace) -> int:
-    handler = {
-        "submit": _submit,
-        "get": _get,
-        "list": _list,
-        "cancel": _cancel,
-        "results": _results,
-    }[args.batch_command]
-    handler(args)
-    return 0
-
-
 # --- submit ------------------------------------------------------------------------------------
 def _submit(args: argparse.Namespace) -> None:
-    path = Path(args.path)
-    if not path.is_file():
-        raise CliError(f"{path} is not a file")
+    path = existing_file(args.path)
     if args.remote:
         client = remote(args)
         file = client.upload(path, mime_type="application/jsonl", name=None, display_name=path.name)
@@ -62,7 +51,7 @@ async def _submit_local(c: Any, args: argparse.Namespace, path: Path) -> Any:
     try:
         record = await c.files.create(
             owner(args),
-            _read_file(path),
+            read_file(path),
             display_name=path.name,
             mime_type="application/jsonl",
             declared_size=path.stat().st_size,
@@ -155,17 +144,11 @@ def _cancel(args: argparse.Namespace) -> None:
 # --- results ---------------------------------------------------------------------------------------
 def _results(args: argparse.Namespace) -> None:
     """The results as JSONL (one line per request, in request order) to -o or stdout."""
-    out: IO[bytes] = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
-    try:
+    with output_stream(args.output) as out:
         if args.remote:
             _remote_results(args, out)
         else:
             _local_results(args, out)
-    finally:
-        if args.output:
-            out.close()
-        else:
-            out.flush()
 
 
 def _remote_results(args: argparse.Namespace, out: IO[bytes]) -> None:
@@ -202,21 +185,12 @@ def _local_results(args: argparse.Namespace, out: IO[bytes]) -> None:
 
 
 def _name(name: str) -> str:
-    return name if name.startswith("batches/") else f"batches/{name}"
+    return resource_name("batches", name)
 
 
 def add_parsers(sub: Any) -> None:
     parser = sub.add_parser("batch", help="Batch API: submit a JSONL file, follow and collect jobs.")
     batch_sub = parser.add_subparsers(dest="batch_command", required=True)
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--remote", metavar="URL", help="Talk to a running server instead of the data directory."
-        )
-        p.add_argument("--api-key", help=API_KEY_HELP)
-        p.add_argument("--data-dir", help="The data directory (in-process use).")
-        p.add_argument("--config", help="TOML config file (also OMNIVEC_CONFIG).")
-        p.set_defaults(run=batch)
 
     submit = batch_sub.add_parser(
         "submit", help="Submit a JSONL file of {key, request} lines; prints the batch operation."
@@ -239,17 +213,20 @@ def add_parsers(sub: Any) -> None:
     submit.add_argument("--device", help="In-process: auto (default), cpu, cuda, cuda:N or mps.")
     submit.add_argument("--offline", action="store_true", default=None, help="Never contact a model hub.")
     submit.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR.")
-    common(submit)
-    for verb, text in (("get", "Show a batch operation."), ("cancel", "Cancel a batch.")):
+    add_access_flags(submit, _submit)
+    for verb, text, handler in (
+        ("get", "Show a batch operation.", _get),
+        ("cancel", "Cancel a batch.", _cancel),
+    ):
         p = batch_sub.add_parser(verb, help=text)
         p.add_argument("name", help="batches/ID or ID")
-        common(p)
+        add_access_flags(p, handler)
     listing = batch_sub.add_parser("list", help="List batches, newest first.")
     listing.add_argument("--page-size", type=int, default=100)
-    common(listing)
+    add_access_flags(listing, _list)
     results = batch_sub.add_parser(
         "results", help="Write a finished batch's results (JSONL) to -o or stdout."
     )
     results.add_argument("name", help="batches/ID or ID")
     results.add_argument("-o", "--output", help="Output path (default: stdout).")
-    common(results)
+    add_access_flags(results, _results)
