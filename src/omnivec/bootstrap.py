@@ -47,11 +47,15 @@ class Container:
     def is_started(self) -> bool:
         return self._started
 
-    async def start(self) -> None:
+    async def start(self, *, background_jobs: bool = True) -> None:
+        """Start the runtime and, unless ``background_jobs`` is false (the library and one-shot
+        CLI calls, which must not pick up the data directory's batch jobs), the batch worker
+        and the expiry sweeper."""
         if not self._started:
             self.runtime.start()
-            await self.worker.start()
-            await self.sweeper.start()
+            if background_jobs:
+                await self.worker.start()
+                await self.sweeper.start()
             self._started = True
 
     async def stop(self) -> None:

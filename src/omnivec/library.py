@@ -76,7 +76,7 @@ class AsyncEmbedder:
         await self.close()
 
     async def start(self) -> None:
-        await self.container.start()
+        await self.container.start(background_jobs=False)  # batch jobs are the server's business
 
     async def close(self) -> None:
         await self.container.stop()

@@ -172,7 +172,7 @@ def test_malformed_items_fail_in_place(server: RunningServer) -> None:
 
 def test_file_with_malformed_lines(server: RunningServer) -> None:
     c = client(server)
-    jsonl = b"\n".join(
+    jsonl = b"\xef\xbb\xbf" + b"\n".join(
         [
             b'{"key": "ok-1", "request": {"content": {"parts": [{"text": "one"}]}}}',
             b"{this is not json",

@@ -73,6 +73,8 @@ class RequestReader:
 
     def jsonl_line(self, index: int, line: bytes) -> BatchRequest:
         field = f"line {index + 1}"
+        if index == 0:
+            line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark some editors write
         try:
             raw = orjson.loads(line)
         except orjson.JSONDecodeError:
