@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +101,29 @@ def test_interrupted_blob_write_leaves_nothing_complete(tmp_path: Path) -> None:
         blobs.write(blob, failing())
     assert blobs.size(blob) is None
     assert blobs.ids() == []  # no temporary left behind either
+
+
+def test_reads_neither_wait_for_nor_see_a_write_in_progress(tmp_path: Path) -> None:
+    stores = open_local(tmp_path)
+    stores.files.add(a_file(file_id="before"))
+    assert stores.database is not None
+    inside, release = threading.Event(), threading.Event()
+
+    def long_write(conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM files")
+        inside.set()
+        release.wait(10)
+
+    writer = threading.Thread(target=stores.database.write, args=(long_write,))
+    writer.start()
+    assert inside.wait(10)
+    seen: list[object] = []
+    reader = threading.Thread(target=lambda: seen.append(stores.files.get("o1", "before")))
+    reader.start()
+    reader.join(10)
+    finished_during_write = not reader.is_alive()
+    release.set()
+    writer.join(10)
+    assert finished_during_write and seen and seen[0] is not None  # the committed state
+    assert stores.files.get("o1", "before") is None  # and the write, once committed
+    stores.close()

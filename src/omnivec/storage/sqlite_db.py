@@ -1,9 +1,10 @@
 """One SQLite database file shared by the file and batch stores.
 
 WAL with ``synchronous=FULL``: a committed transaction has been fsynced, so a write the server
-acknowledged survives a crash or power loss. One connection guarded by a lock: the worker and
-request handlers (on ``asyncio.to_thread`` threads) take turns; each call is short.
-The file is created on first use, so a server that never stores anything writes nothing.
+acknowledged survives a crash or power loss. Writes go through one connection guarded by a
+lock (the worker and request handlers, on ``asyncio.to_thread`` threads, take turns); reads use
+one connection per thread, so under WAL they never wait for a long write (a large batch being
+stored). The file is created on first use, so a server that never stores anything writes nothing.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ class SqliteDatabase:
         self.path = path
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._generation = 0  # bumped by close(), so threads reopen their read connection
 
     def exists(self) -> bool:
         return self._conn is not None or self.path.exists()
 
     def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            return fn(self._connection())
+        return fn(self._reader())
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in one transaction; committed (and fsynced) when this returns."""
@@ -51,17 +55,40 @@ class SqliteDatabase:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            with self._readers_lock:
+                for reader in self._readers:
+                    reader.close()
+                self._readers.clear()
+                self._generation += 1
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn = _connect(self.path, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=30000")
             migrate(conn)
             self._conn = conn
         return self._conn
+
+    def _reader(self) -> sqlite3.Connection:
+        local = self._local
+        if getattr(local, "generation", None) != self._generation or local.conn is None:
+            if self._conn is None:
+                with self._lock:
+                    self._connection()  # creates the file and brings the schema up to date first
+            local.conn = _connect(self.path, check_same_thread=False)
+            local.generation = self._generation
+            with self._readers_lock:
+                self._readers.append(local.conn)
+        conn: sqlite3.Connection = local.conn
+        return conn
+
+
+def _connect(path: Path, *, check_same_thread: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread, timeout=30)
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
 
 
 def to_us(value: datetime) -> int:
