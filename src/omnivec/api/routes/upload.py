@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from omnivec.api.context import api_version, container, owner
@@ -123,6 +124,11 @@ async def _chunk(request: Request, upload_id: str) -> Response:
         )
     except OmnivecError as exc:
         return _error(exc, "active" if await uploads.is_open(upload_id) else "final")
+    except ClientDisconnect:
+        # The client went away mid-chunk; nothing of this chunk counts, and the session stays
+        # open: the client resumes from the last acknowledged offset (ask with query).
+        log.info("upload chunk interrupted by the client")
+        return Response(status_code=400, headers={_STATUS: "active"})
     except Exception as exc:
         log.error("upload chunk failed", exc_info=exc)
         return _error(_internal(), "active" if await uploads.is_open(upload_id) else "final")
