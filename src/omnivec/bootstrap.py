@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from omnivec import media
 from omnivec.jobs.sweeper import Sweeper
 from omnivec.jobs.worker import BatchWorker, WorkerSettings
 from omnivec.logging import get_logger
@@ -16,7 +17,7 @@ from omnivec.runtime.runtime import Runtime
 from omnivec.services.batches import BatchLimits as JobLimits
 from omnivec.services.batches import BatchService
 from omnivec.services.catalogue import ModelCatalogue
-from omnivec.services.embeddings import EmbeddingService
+from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
 from omnivec.services.files import FileLimits, FilesService
 from omnivec.services.uploads import ResumableUploads
 from omnivec.settings import Settings, split_model_spec
@@ -131,6 +132,7 @@ def build(
         max_parts_per_content=settings.limits.max_parts_per_content,
         max_text_chars=settings.limits.max_text_chars,
         files=files,
+        decoder=part_decoder(settings, catalogue),
     )
     worker = BatchWorker(
         stores.batches,
@@ -163,6 +165,16 @@ def build(
 def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None:
     wanted = settings.model_modalities.get(model_id)
     return frozenset(wanted) if wanted else None
+
+
+def part_decoder(settings: Settings, catalogue: ModelCatalogue) -> PartDecoder:
+    """Media parts are decoded when the media extra is installed; without it only text is taken."""
+    if not media.available():
+        log.info("media libraries not installed: only text parts are accepted")
+        return TextOnlyParts()
+    from omnivec.services.media_parts import MediaPartDecoder
+
+    return MediaPartDecoder(catalogue, settings.media)
 
 
 def describe(info: BackendInfo) -> ModelDescriptor:

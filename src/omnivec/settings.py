@@ -77,6 +77,38 @@ class BatchSettings(BaseModel):
     )
 
 
+class MediaSettings(BaseModel):
+    """Limits and decoding choices for media parts (``inline_data`` and resolved ``file_data``).
+
+    Counts and lengths are per Content (one embed request); every refusal is a 400 that names
+    the part, the limit and what was found.
+    """
+
+    max_part_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Bytes of one media part.")
+    max_images: int = Field(6, ge=1, description="Image parts in one Content.")
+    max_image_pixels: int = Field(
+        40_000_000,
+        ge=1,
+        # Pillow's own decompression-bomb threshold: above it Pillow refuses before we could.
+        le=89_478_485,
+        description="Width x height an image may announce; larger ones are refused before decoding.",
+    )
+    image_max_side: int = Field(
+        2048, ge=64, description="Decoded images and rendered PDF pages are scaled down to this longest side."
+    )
+    max_audio_s: float = Field(80.0, gt=0, le=180.0, description="Seconds of audio in one Content.")
+    max_video_s: float = Field(128.0, gt=0, le=3600.0, description="Seconds of video in one Content.")
+    video_fps: float = Field(1.0, gt=0, le=30.0, description="Frames sampled per second of video.")
+    max_video_frames: int = Field(32, ge=1, le=1024, description="Frames kept per video, spread over it.")
+    max_video_frame_pixels: int = Field(
+        3840 * 2160, ge=1, description="Width x height of a video frame; larger videos are refused."
+    )
+    video_frame_max_side: int = Field(768, ge=32, description="Longest side of sampled frames.")
+    max_pdf_pages: int = Field(6, ge=1, description="PDF pages in one Content.")
+    pdf_render_dpi: float = Field(144.0, gt=0, le=600.0, description="Resolution of rendered PDF pages.")
+    decode_concurrency: int = Field(4, ge=1, description="Media decodes running at once (bounds memory).")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OMNIVEC_",
@@ -119,6 +151,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     files: FileSettings = Field(default_factory=FileSettings)
     batches: BatchSettings = Field(default_factory=BatchSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
 
     @field_validator("model_modalities", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from omnivec.errors import InvalidArgument
+from omnivec.media.limits import MediaTally
 from omnivec.runtime.backends.base import InputTooLong
 from omnivec.runtime.inputs import ModelInput
 from omnivec.runtime.runtime import Runtime
@@ -32,11 +33,17 @@ from omnivec.types import (
 class PartDecoder(Protocol):
     """Turns non-text parts into what the model takes (decoded media, or extracted text).
 
-    ``field`` is the request path of the part, for error messages.
+    ``field`` is the request path of the part, for error messages. ``tally`` is what the earlier
+    parts of the same Content used (images, PDF pages, seconds), for the per-Content limits.
     """
 
     async def decode(
-        self, part: BlobPart | FileRefPart, model: ModelDescriptor, field: str, owner: str
+        self,
+        part: BlobPart | FileRefPart,
+        model: ModelDescriptor,
+        field: str,
+        owner: str,
+        tally: MediaTally | None = None,
     ) -> list[object]: ...
 
 
@@ -51,11 +58,18 @@ class TextOnlyParts:
     """The decoder used when no media support is installed: anything but text is refused."""
 
     async def decode(
-        self, part: BlobPart | FileRefPart, model: ModelDescriptor, field: str, owner: str
+        self,
+        part: BlobPart | FileRefPart,
+        model: ModelDescriptor,
+        field: str,
+        owner: str,
+        tally: MediaTally | None = None,
     ) -> list[object]:
         kind = "inline_data" if isinstance(part, BlobPart) else "file_data"
         raise InvalidArgument.at(
-            field, f"{kind} parts are not supported by model {model.name}, which takes only text."
+            field,
+            f"{kind} parts are not supported by model {model.name}, which takes only text. "
+            "Media support needs the media extra (pip install 'omnivec[media]').",
         )
 
 
@@ -139,6 +153,7 @@ class EmbeddingService:
                 field + "content.parts", f"at most {self.max_parts} parts per content (got {len(item.parts)})"
             )
         parts: list[object] = []
+        tally = MediaTally()
         for j, part in enumerate(item.parts):
             where = f"{field}content.parts[{j}]"
             if isinstance(part, TextPart):
@@ -151,18 +166,20 @@ class EmbeddingService:
                 if isinstance(part, FileRefPart) and self.files is not None:
                     # Stored files reach the decoder as the bytes they hold, like inline_data.
                     part = await self.files.resolve(part, owner, where)
-                parts.extend(await self.decoder.decode(part, model, where, owner))
+                parts.extend(await self.decoder.decode(part, model, where, owner, tally))
         return ModelInput(_prompted(model, parts, options.task_type, options.title))
 
 
 def _prompted(
     model: ModelDescriptor, parts: list[object], task: object, title: str | None
 ) -> tuple[object, ...]:
-    """Apply the task prompt once per Content.
+    """Apply the task prompt once per Content, to its text only.
 
-    For most models all text parts form one passage, placed where the first text part stood;
-    media parts keep their order around it. A natively interleaved model reads the parts in
-    order, so its text parts stay where they are and the prompt goes on the first one.
+    Media parts never get a prefix, and a Content of media alone is left as it is (EmbeddingGemma's
+    card: pass images, video and audio without one). For most models all text parts form one
+    passage, placed where the first text part stood; media parts keep their order around it. A
+    natively interleaved model reads the parts in order, so its text parts stay where they are
+    and the prompt goes on the first one.
     """
     texts = [p for p in parts if isinstance(p, str)]
     if not texts:
