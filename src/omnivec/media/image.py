@@ -24,16 +24,21 @@ _PIL_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WebP": "WEBP"}
 def _pil() -> Any:
     from PIL import Image
 
-    # Pillow warns (DecompressionBombWarning) at 1x its MAX_IMAGE_PIXELS and raises at 2x; our
-    # own ceiling (at most Pillow's) is checked before decoding, so a warning only ever comes
-    # with an image we refuse anyway. Making it an error lets that refusal be a clean 400 instead
-    # of a line on stderr followed by the same 400.
-    warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
     return Image
+
+
+def _bomb_warnings_are_errors(Image: Any) -> None:
+    """Pillow warns (DecompressionBombWarning) above its MAX_IMAGE_PIXELS and raises above twice
+    that. Our own ceiling (at most Pillow's) is checked before decoding, so the warning only comes
+    with an image we refuse anyway; as an error it makes that refusal one clean 400 rather than a
+    line on stderr first. Re-applied on every call (it is idempotent) because whoever owns the
+    process, test runners included, may reset the warning filters."""
+    warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
 def decode_image(data: bytes, media: MediaType, *, field: str, settings: MediaSettings) -> DecodedImage:
     Image = _pil()
+    _bomb_warnings_are_errors(Image)
     errors = _decode_errors(Image)
     try:
         with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[media.label]]) as img:
@@ -49,7 +54,7 @@ def decode_image(data: bytes, media: MediaType, *, field: str, settings: MediaSe
     except InvalidArgument:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_large(field, settings, "more than Pillow's safety ceiling") from None
+        raise _too_large(field, settings, None) from None
     except errors:
         raise InvalidArgument.at(
             field, f"the {media.label} image is corrupt or truncated and cannot be decoded"
@@ -77,11 +82,12 @@ def _upright_rgb(Image: Any, img: Any) -> Any:
     return upright.convert("RGB")
 
 
-def _too_large(field: str, settings: MediaSettings, found: str) -> InvalidArgument:
+def _too_large(field: str, settings: MediaSettings, size: str | None) -> InvalidArgument:
+    found = f"is {size} pixels" if size else "announces more pixels than Pillow will decode"
     return InvalidArgument.at(
         field,
-        f"the image is {found} pixels, more than the limit of {settings.max_image_pixels} pixels "
-        "(width x height); scale it down before sending",
+        f"the image {found}, more than the limit of {settings.max_image_pixels} pixels (width x height; "
+        "a possible decompression bomb); scale it down before sending",
     )
 
 

@@ -130,14 +130,16 @@ def decode_video(
 
 
 def _check_stream(stream: Any, media: MediaType, field: str, settings: MediaSettings) -> None:
-    codec = stream.codec_context.codec.canonical_name
+    context = stream.codec_context  # None (or without a decoder) when FFmpeg does not know the codec
+    decoder = context.codec if context is not None else None
+    codec = decoder.canonical_name if decoder is not None else None
     if codec not in SUPPORTED_CODECS:
+        used = f"the {codec} codec" if codec else "a codec that cannot be identified"
         raise InvalidArgument.at(
             field,
-            f"the {media.label} video uses the {codec} codec; supported codecs are "
-            f"{', '.join(SUPPORTED_CODECS.values())}",
+            f"the {media.label} video uses {used}; supported codecs are {', '.join(SUPPORTED_CODECS.values())}",
         )
-    _check_frame_size(stream.codec_context.width, stream.codec_context.height, field, settings)
+    _check_frame_size(context.width, context.height, field, settings)
 
 
 def _check_frame_size(width: int, height: int, field: str, settings: MediaSettings) -> None:
