@@ -33,7 +33,9 @@ _VIDEO_OPTIONS = {
 def gradient(width: int = 64, height: int = 48, mode: str = "RGB") -> Image.Image:
     x = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
     y = np.linspace(0, 255, height, dtype=np.float32)[:, None, None]
-    rgb = np.concatenate([np.broadcast_to(x, (height, width, 1)), np.broadcast_to(y, (height, width, 1))], axis=2)
+    rgb = np.concatenate(
+        [np.broadcast_to(x, (height, width, 1)), np.broadcast_to(y, (height, width, 1))], axis=2
+    )
     rgb = np.concatenate([rgb, np.full((height, width, 1), 128, np.float32)], axis=2).astype(np.uint8)
     return Image.fromarray(rgb, "RGB").convert(mode)
 
@@ -67,9 +69,11 @@ def png_with_size_claim(width: int, height: int) -> bytes:
 
 
 # --- audio ---------------------------------------------------------------------------------
-def tone(seconds: float, rate: int, channels: int = 1, freq: float = 440.0, amplitude: float = 0.5) -> np.ndarray:
+def tone(
+    seconds: float, rate: int, channels: int = 1, freq: float = 440.0, amplitude: float = 0.5
+) -> np.ndarray:
     """(samples, channels) float32 sine."""
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     mono = (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
     return np.repeat(mono[:, None], channels, axis=1)
 
@@ -95,7 +99,9 @@ def mp3(seconds: float = 2.0, rate: int = 44_100, channels: int = 2) -> bytes:
 def _encode_audio(container: object, stream: object, planar: np.ndarray, rate: int, layout: str) -> None:
     size = stream.codec_context.frame_size or 1024  # type: ignore[attr-defined]
     for pos in range(0, planar.shape[1], size):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, pos : pos + size]), format="fltp", layout=layout)
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(planar[:, pos : pos + size]), format="fltp", layout=layout
+        )
         frame.sample_rate = rate
         frame.pts = pos
         for packet in stream.encode(frame):  # type: ignore[attr-defined]
@@ -129,7 +135,9 @@ def video(
         if video_track:
             for i in range(int(seconds * fps)):
                 grey = SECOND_STEP * int(i / fps) % 256
-                frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), grey, np.uint8), format="rgb24")
+                frame = av.VideoFrame.from_ndarray(
+                    np.full((height, width, 3), grey, np.uint8), format="rgb24"
+                )
                 frame.pts = i
                 for packet in stream.encode(frame):
                     container.mux(packet)

@@ -57,9 +57,9 @@ def test_the_model_rate_is_honoured(rate: int) -> None:
 
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT", "PCM_U8"])
 def test_wav_sample_formats(subtype: str) -> None:
-    assert decode(samples.wav(seconds=0.5, rate=16_000, channels=1, subtype=subtype)).duration_s == pytest.approx(
-        0.5, abs=0.01
-    )
+    assert decode(
+        samples.wav(seconds=0.5, rate=16_000, channels=1, subtype=subtype)
+    ).duration_s == pytest.approx(0.5, abs=0.01)
 
 
 def test_length_over_the_limit_is_refused_from_the_header() -> None:
@@ -69,7 +69,9 @@ def test_length_over_the_limit_is_refused_from_the_header() -> None:
 
 def test_the_limit_is_configurable_up_to_180_seconds() -> None:
     limit = MediaTally().audio_left(MediaSettings(max_audio_s=180))
-    assert decode(samples.wav(seconds=100, rate=8_000, channels=1), limit=limit).duration_s == pytest.approx(100)
+    assert decode(samples.wav(seconds=100, rate=8_000, channels=1), limit=limit).duration_s == pytest.approx(
+        100
+    )
     with pytest.raises(ValueError):
         MediaSettings(max_audio_s=181)
 
@@ -92,7 +94,9 @@ def test_length_is_enforced_while_decoding_when_the_header_understates_it() -> N
 
 def test_a_contents_audio_parts_share_one_budget() -> None:
     tally = MediaTally(audio_s=50.0)
-    message = refusal(samples.wav(seconds=40, rate=8_000, channels=1), limit=tally.audio_left(MediaSettings()))
+    message = refusal(
+        samples.wav(seconds=40, rate=8_000, channels=1), limit=tally.audio_left(MediaSettings())
+    )
     assert "with the 50.0 s of audio before it in this content" in message
 
 

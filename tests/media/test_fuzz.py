@@ -42,7 +42,10 @@ SAMPLES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "wav": ("audio/wav", lambda: samples.wav(seconds=0.3, rate=8_000)),
     "mp3": ("audio/mpeg", lambda: samples.mp3(seconds=0.5, rate=8_000, channels=1)),
     "h264-mp4": ("video/mp4", lambda: samples.video(seconds=1, fps=5, width=32, height=32, audio=True)),
-    "hevc-mov": ("video/quicktime", lambda: samples.video("libx265", "mov", seconds=1, fps=5, width=32, height=32)),
+    "hevc-mov": (
+        "video/quicktime",
+        lambda: samples.video("libx265", "mov", seconds=1, fps=5, width=32, height=32),
+    ),
     "vp9-mp4": ("video/mp4", lambda: samples.video("libvpx-vp9", seconds=1, fps=5, width=32, height=32)),
     "av1-mp4": ("video/mp4", lambda: samples.video("libsvtav1", seconds=1, fps=5, width=64, height=64)),
     "pdf-text": ("application/pdf", lambda: samples.pdf_text(["fuzz (text)", "second page"])),
@@ -85,7 +88,9 @@ def test_mutated_media_is_decoded_or_refused_with_a_400(name: str) -> None:
     rng = random.Random(f"{SEED}-{name}")
     catalogue = ModelCatalogue({"omni": OMNI}, {})
     # Small limits keep each case cheap even when a mutant claims a long or large stream.
-    decoder = MediaPartDecoder(catalogue, MediaSettings(max_video_s=10, max_audio_s=10, max_image_pixels=4_000_000))
+    decoder = MediaPartDecoder(
+        catalogue, MediaSettings(max_video_s=10, max_audio_s=10, max_image_pixels=4_000_000)
+    )
     outcomes = {"decoded": 0, "refused": 0}
 
     async def run_all() -> None:

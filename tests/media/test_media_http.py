@@ -89,7 +89,11 @@ def bad_inputs() -> list[tuple[str, dict[str, object], str]]:
         ("unsupported type", inline("image/gif", samples.image_bytes("GIF")), "not supported"),
         ("PDF over the page limit", inline("application/pdf", samples.pdf_blank_pages(3000)), "3000 pages"),
         ("truncated PDF", inline("application/pdf", samples.pdf_text(["x"])[:100]), "corrupt"),
-        ("scanned PDF", inline("application/pdf", samples.pdf_images([samples.gradient()])), "no extractable"),
+        (
+            "scanned PDF",
+            inline("application/pdf", samples.pdf_images([samples.gradient()])),
+            "no extractable",
+        ),
         ("audio", inline("audio/wav", samples.wav()), "not audio"),
         ("video", inline("video/mp4", samples.video()), "not video"),
         ("remote file", {"file_data": {"file_uri": "https://example.com/a.pdf"}}, "Files API"),
@@ -111,7 +115,9 @@ def test_the_server_stays_healthy_after_every_bad_input(minilm: httpx.Client) ->
 
 # --- aggregation through the official SDK, on the fake backend -----------------------------------
 def sdk(url: str) -> genai.Client:
-    return genai.Client(api_key="test-key", http_options=types.HttpOptions(base_url=url, api_version="v1beta"))
+    return genai.Client(
+        api_key="test-key", http_options=types.HttpOptions(base_url=url, api_version="v1beta")
+    )
 
 
 def media_parts() -> list[types.Part]:
@@ -171,7 +177,9 @@ def test_usage_is_reported_per_modality(fake_url: str) -> None:
         {"text": "words here"},
     ]
     with httpx.Client(base_url=fake_url, timeout=60) as http:
-        r = http.post("/v1beta/models/fake:batchEmbedContents", json={"requests": [{"content": {"parts": parts}}]})
+        r = http.post(
+            "/v1beta/models/fake:batchEmbedContents", json={"requests": [{"content": {"parts": parts}}]}
+        )
     assert r.status_code == 200, r.text
     usage = r.json()["usageMetadata"]
     details = {d["modality"]: d["tokenCount"] for d in usage["promptTokenDetails"]}

@@ -20,10 +20,19 @@ from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import _prompted
 from omnivec.services.media_parts import MediaPartDecoder
 from omnivec.settings import MediaSettings, Settings
-from omnivec.types import BlobPart, EmbedInput, EmbedOptions, FileRefPart, Modality, ModelDescriptor, TaskType, TextPart
+from omnivec.types import (
+    BlobPart,
+    EmbedInput,
+    EmbedOptions,
+    FileRefPart,
+    Modality,
+    ModelDescriptor,
+    TaskType,
+    TextPart,
+)
 from tests.media import samples
 
-T, I, A, V, D = Modality.TEXT, Modality.IMAGE, Modality.AUDIO, Modality.VIDEO, Modality.DOCUMENT
+T, IM, A, V, D = Modality.TEXT, Modality.IMAGE, Modality.AUDIO, Modality.VIDEO, Modality.DOCUMENT
 FIELD = "requests[1].content.parts[2]"
 
 
@@ -37,8 +46,8 @@ def decoder(*models: ModelDescriptor, **limits: object) -> MediaPartDecoder:
 
 
 MINILM = model("all-MiniLM-L6-v2", T)
-VISION = model("siglip", T, I)
-OMNI = model("omni", T, I, A, V, D, audio_sample_rate=48_000)
+VISION = model("siglip", T, IM)
+OMNI = model("omni", T, IM, A, V, D, audio_sample_rate=48_000)
 
 
 def run(dec: MediaPartDecoder, part: BlobPart | FileRefPart, target: ModelDescriptor) -> list[object]:
@@ -58,7 +67,9 @@ def test_a_text_only_model_reads_a_pdf_as_its_pages_text() -> None:
 
 
 def test_a_text_only_model_refuses_a_scanned_pdf_with_advice() -> None:
-    err = refusal(decoder(MINILM), BlobPart("application/pdf", samples.pdf_images([samples.gradient()])), MINILM)
+    err = refusal(
+        decoder(MINILM), BlobPart("application/pdf", samples.pdf_images([samples.gradient()])), MINILM
+    )
     assert "no extractable text" in err.message and "--model google/embeddinggemma-2" in err.message
 
 
@@ -93,7 +104,7 @@ def test_a_videos_audio_track_comes_along_only_for_models_that_take_audio() -> N
     data = samples.video(seconds=2, audio=True)
     [with_audio] = run(decoder(OMNI), BlobPart("video/mp4", data), OMNI)
     assert isinstance(with_audio, DecodedVideo) and with_audio.audio is not None
-    frames_only = model("frames", T, I, V)
+    frames_only = model("frames", T, IM, V)
     [silent] = run(decoder(frames_only), BlobPart("video/mp4", data), frames_only)
     assert isinstance(silent, DecodedVideo) and silent.audio is None
 
@@ -170,7 +181,7 @@ def test_all_parts_of_a_content_become_one_vector_with_usage_per_modality(fake: 
     )
     [one, two] = embed(fake, mixed, ("just text",))
     assert one.values.shape == (16,)  # type: ignore[attr-defined]
-    assert set(one.tokens_by_modality) == {T, I, A, V, D}  # type: ignore[attr-defined]
+    assert set(one.tokens_by_modality) == {T, IM, A, V, D}  # type: ignore[attr-defined]
     assert set(two.tokens_by_modality) == {T}  # type: ignore[attr-defined]
 
 
@@ -187,7 +198,7 @@ def test_a_seventh_image_is_refused_before_it_is_decoded(fake: Container) -> Non
 
 def test_audio_budgets_are_per_content(fake: Container) -> None:
     clip = BlobPart("audio/wav", samples.wav(seconds=50, rate=8_000, channels=1))
-    with pytest.raises(InvalidArgument, match="50.0 s of audio before it"):
+    with pytest.raises(InvalidArgument, match=r"50\.0 s of audio before it"):
         embed(fake, (clip, clip))
     assert len(embed(fake, (clip,), (clip,))) == 2
 
@@ -236,8 +247,8 @@ def test_decoding_runs_off_the_event_loop() -> None:
 
 
 # --- task prompts and media --------------------------------------------------------------------
-GEMMA = model("gemma", T, I, style="gemma")
-GEMMA_INTERLEAVED = model("gemma-i", T, I, style="gemma", interleaved=True)
+GEMMA = model("gemma", T, IM, style="gemma")
+GEMMA_INTERLEAVED = model("gemma-i", T, IM, style="gemma", interleaved=True)
 IMG = DecodedImage(None, 1, 1, "h")
 
 
@@ -251,11 +262,15 @@ def test_text_next_to_media_is_prompted_and_media_keeps_its_place() -> None:
 
 
 def test_interleaved_models_keep_every_text_part_in_place() -> None:
-    out = _prompted(GEMMA_INTERLEAVED, [IMG, "a red car", IMG, "on a road"], TaskType.RETRIEVAL_DOCUMENT, "Cars")
+    out = _prompted(
+        GEMMA_INTERLEAVED, [IMG, "a red car", IMG, "on a road"], TaskType.RETRIEVAL_DOCUMENT, "Cars"
+    )
     assert out == (IMG, "title: Cars | text: a red car", IMG, "on a road")
 
 
 def test_options_are_untouched_by_media(fake: Container) -> None:
-    item = EmbedInput((BlobPart("image/png", samples.png()),), EmbedOptions(task_type=TaskType.RETRIEVAL_QUERY))
+    item = EmbedInput(
+        (BlobPart("image/png", samples.png()),), EmbedOptions(task_type=TaskType.RETRIEVAL_QUERY)
+    )
     [result] = asyncio.run(fake.embeddings.embed("fake", [item]))
-    assert set(result.tokens_by_modality) == {I}
+    assert set(result.tokens_by_modality) == {IM}

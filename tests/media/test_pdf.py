@@ -17,7 +17,9 @@ from tests.media import samples
 FIELD = "requests[0].content.parts[0].inline_data"
 
 
-def decode(data: bytes, *, render: bool = False, pages: PageLimit | None = None, **limits: object) -> DecodedDocument:
+def decode(
+    data: bytes, *, render: bool = False, pages: PageLimit | None = None, **limits: object
+) -> DecodedDocument:
     settings = MediaSettings(**limits)  # type: ignore[arg-type]
     return decode_pdf(data, field=FIELD, settings=settings, pages=pages or PageLimit(6), render=render)
 
@@ -82,7 +84,10 @@ def test_pages_count_against_the_whole_content() -> None:
         (samples.pdf_text(["truncated"])[:120], "corrupt or truncated"),
         (b"%PDF-1.4\n" + bytes(300), "corrupt or truncated"),
         # PDFium refuses a document without a page tree, or with an empty one, when opening it.
-        (b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n", "cannot be read"),
+        (
+            b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n",
+            "cannot be read",
+        ),
         (samples.pdf_blank_pages(0), "cannot be read"),
     ],
 )

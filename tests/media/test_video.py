@@ -21,7 +21,9 @@ from tests.media import samples
 FIELD = "requests[0].content.parts[3].inline_data"
 
 
-def decode(data: bytes, *, audio_rate: int | None = None, tally: MediaTally | None = None, **limits: object) -> DecodedVideo:
+def decode(
+    data: bytes, *, audio_rate: int | None = None, tally: MediaTally | None = None, **limits: object
+) -> DecodedVideo:
     settings = MediaSettings(**limits)  # type: ignore[arg-type]
     media = SUPPORTED[sniff(data) or "video/mp4"]
     limit = (tally or MediaTally()).video_left(settings)
@@ -93,7 +95,9 @@ def test_absurd_frame_sizes_are_refused_before_decoding() -> None:
     # 4096x4096 is 16.8 megapixels, twice the default ceiling of 3840x2160.
     message = refusal(samples.video(seconds=0.1, fps=10, width=4096, height=4096))
     assert "4096x4096 pixels, more than the limit of 8294400" in message
-    assert "640x480" in refusal(samples.video(seconds=1, width=640, height=480), max_video_frame_pixels=320 * 240)
+    assert "640x480" in refusal(
+        samples.video(seconds=1, width=640, height=480), max_video_frame_pixels=320 * 240
+    )
 
 
 def test_length_over_the_limit_is_refused_from_the_header() -> None:
@@ -184,7 +188,11 @@ def test_decoding_a_long_video_holds_only_the_sampled_frames(tmp_path: Path) -> 
     path.write_bytes(samples.video(seconds=120, fps=30, width=640, height=360))
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
-        [sys.executable, "-c", _MEASURE_DECODE, str(path)], cwd=root, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", _MEASURE_DECODE, str(path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     frames, growth = map(int, result.stdout.split())
