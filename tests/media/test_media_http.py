@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -13,9 +12,8 @@ import pytest
 from google import genai
 from google.genai import types
 
-from omnivec.settings import Settings
 from tests.media import samples
-from tests.media.server import running_server
+from tests.support.server import RunningServer
 
 SENTENCE = "A lighthouse keeper watched the winter storm roll across the harbour at midnight."
 
@@ -38,16 +36,14 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def minilm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    settings = Settings(models=["default"], data_dir=tmp_path_factory.mktemp("minilm"))
-    with running_server(settings) as url, httpx.Client(base_url=url, timeout=60) as client:
+def minilm(minilm_server: RunningServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=minilm_server.base_url, timeout=60) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def fake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_server(Settings(models=["fake:32"], data_dir=tmp_path_factory.mktemp("fake"))) as url:
-        yield url
+def fake_url(fake_server: RunningServer) -> str:
+    return fake_server.base_url  # the fake backend, 64 dimensions
 
 
 # --- the default model ---------------------------------------------------------------------------
@@ -140,7 +136,7 @@ def test_each_content_becomes_one_vector_whatever_its_parts(fake_url: str) -> No
     result = client.models.embed_content(model="fake", contents=contents)
     assert result.embeddings is not None and len(result.embeddings) == 3
     vectors = [np.asarray(e.values) for e in result.embeddings]
-    assert all(v.shape == (32,) for v in vectors)
+    assert all(v.shape == (64,) for v in vectors)
     again = client.models.embed_content(model="fake", contents=contents[:1]).embeddings
     assert again is not None and np.allclose(again[0].values, vectors[0])
     # The parts of a Content are embedded in order: reordering them changes the vector.
@@ -188,7 +184,7 @@ def test_usage_is_reported_per_modality(fake_url: str) -> None:
     assert usage["promptTokenCount"] == sum(details.values())
 
 
-def test_the_sdk_sees_media_refusals_as_client_errors(fake_url: str, tmp_path: Path) -> None:
+def test_the_sdk_sees_media_refusals_as_client_errors(fake_url: str) -> None:
     client = sdk(fake_url)
     seven = [types.Part.from_bytes(data=samples.png(), mime_type="image/png") for _ in range(7)]
     with pytest.raises(genai.errors.ClientError) as err:

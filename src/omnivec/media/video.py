@@ -135,10 +135,8 @@ def _check_stream(stream: Any, media: MediaType, field: str, settings: MediaSett
     codec = decoder.canonical_name if decoder is not None else None
     if codec not in SUPPORTED_CODECS:
         used = f"the {codec} codec" if codec else "a codec that cannot be identified"
-        raise InvalidArgument.at(
-            field,
-            f"the {media.label} video uses {used}; supported codecs are {', '.join(SUPPORTED_CODECS.values())}",
-        )
+        supported = ", ".join(SUPPORTED_CODECS.values())
+        raise InvalidArgument.at(field, f"the {media.label} video uses {used}; supported codecs: {supported}")
     _check_frame_size(context.width, context.height, field, settings)
 
 
