@@ -47,7 +47,7 @@ def decoder(*models: ModelDescriptor, **limits: object) -> MediaPartDecoder:
 
 MINILM = model("all-MiniLM-L6-v2", T)
 VISION = model("siglip", T, IM)
-OMNI = model("omni", T, IM, A, V, D, audio_sample_rate=48_000)
+OMNI = model("omni", T, IM, A, V, D, audioSampleRate=48_000)
 
 
 def run(dec: MediaPartDecoder, part: BlobPart | FileRefPart, target: ModelDescriptor) -> list[object]:
@@ -168,7 +168,11 @@ def embed(container: Container, *contents: tuple[object, ...]) -> list[object]:
 
 def test_the_media_decoder_is_wired_when_the_libraries_are_installed(fake: Container) -> None:
     assert isinstance(fake.embeddings.decoder, MediaPartDecoder)
-    assert fake.catalogue.resolve("fake").extra["audio_sample_rate"] == 16_000
+    # The fake backend states no audio rate: audio comes at 16 kHz.
+    assert "audioSampleRate" not in fake.catalogue.resolve("fake").extra
+    part = BlobPart("audio/wav", samples.wav(seconds=0.5, rate=44_100))
+    [audio] = asyncio.run(fake.embeddings.decoder.decode(part, fake.catalogue.resolve("fake"), FIELD, ""))
+    assert isinstance(audio, DecodedAudio) and audio.sample_rate == 16_000
 
 
 def test_all_parts_of_a_content_become_one_vector_with_usage_per_modality(fake: Container) -> None:

@@ -122,11 +122,19 @@ def decode_video(
         audio = DecodedAudio(samples, audio_rate, samples.size / audio_rate, digest)
     return DecodedVideo(
         frames=np.stack([f for _, f in frames]),
-        fps=settings.video_fps,
+        fps=_kept_rate([t for t, _ in frames], settings.video_fps),
         duration_s=reader.duration_s,
         content_hash=digest,
         audio=audio,
     )
+
+
+def _kept_rate(times: list[float], fps: float) -> float:
+    """The rate the kept frames are spaced at: ``fps`` for short clips, less once at most
+    ``max_video_frames`` are spread over a long one. Backends derive frame times from it."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return fps
+    return min(fps, (len(times) - 1) / (times[-1] - times[0]))
 
 
 def _check_stream(stream: Any, media: MediaType, field: str, settings: MediaSettings) -> None:
