@@ -153,7 +153,8 @@ def test_a_lying_mime_type_is_refused_through_the_service() -> None:
 @pytest.fixture
 def fake(tmp_path: Path) -> Iterator[Container]:
     container = build(Settings(models=["fake:16"], data_dir=tmp_path))
-    asyncio.run(container.start())
+    # No batch worker: these tests call the service directly, one event loop per call.
+    asyncio.run(container.start(background_jobs=False))
     yield container
     asyncio.run(container.stop())
 
@@ -213,8 +214,11 @@ def test_media_limits_come_from_settings_and_env(monkeypatch: pytest.MonkeyPatch
     settings = Settings(models=["fake"], data_dir=tmp_path)
     assert settings.media.max_images == 2 and settings.media.max_audio_s == 180
     container = build(settings)
-    assert isinstance(container.embeddings.decoder, MediaPartDecoder)
-    assert container.embeddings.decoder.settings.max_images == 2
+    try:
+        assert isinstance(container.embeddings.decoder, MediaPartDecoder)
+        assert container.embeddings.decoder.settings.max_images == 2
+    finally:
+        container.stores.close()
 
 
 def test_decoding_runs_off_the_event_loop() -> None:
