@@ -23,6 +23,7 @@ from pydantic_settings import (
 from omnivec.types import Modality
 
 DEFAULT_MODEL = "default"  # the bundled all-MiniLM-L6-v2
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_ALIASES = ("gemini-embedding-001", "gemini-embedding-2", "gemini-embedding-2-preview")
 
 
@@ -48,7 +49,13 @@ class LimitSettings(BaseModel):
     max_batch_requests: int = Field(100, ge=1, description="requests[] per batchEmbedContents call.")
     max_parts_per_content: int = Field(64, ge=1)
     max_text_chars: int = Field(1_000_000, ge=1, description="Characters in one text part.")
-    request_timeout_s: float = Field(120.0, gt=0)
+    request_timeout_s: float = Field(120.0, gt=0, description="Whole embedding call, from parsing to result.")
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="To receive a request body, once its headers arrived."
+    )
+    max_concurrent_requests: int = Field(
+        1024, ge=1, description="HTTP requests in progress at once; more get 429 before their body is read."
+    )
 
 
 class FileSettings(BaseModel):
@@ -135,6 +142,9 @@ class Settings(BaseSettings):
         None, description="Base URL clients reach this server at (for upload URLs)."
     )
     log_level: str = "INFO"
+    shutdown_grace_s: float = Field(
+        30.0, ge=0, description="On SIGTERM, how long queued requests may still run before they get 503."
+    )
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
     torch_threads: int | None = Field(None, ge=1)
     offline: bool = Field(False, description="Never contact a model hub; only local files.")
@@ -160,6 +170,14 @@ class Settings(BaseSettings):
         if not isinstance(v, dict):
             return v
         return {k: [m.upper() for m in ms] if isinstance(ms, list) else ms for k, ms in v.items()}
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, v: str) -> str:
+        # Lower levels (uvicorn's "trace") would log whole requests, API keys included.
+        if v.upper() not in _LOG_LEVELS:
+            raise ValueError(f"log_level must be one of {', '.join(_LOG_LEVELS)}")
+        return v.upper()
 
     @field_validator("models")
     @classmethod

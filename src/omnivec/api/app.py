@@ -7,9 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from omnivec.api import errors
+from omnivec.api import errors, openapi
 from omnivec.api.auth import AuthMiddleware, KeyRing
-from omnivec.api.middleware import ApiVersionMiddleware, BodyLimitMiddleware, RequestIdMiddleware
+from omnivec.api.middleware import (
+    PROBE_PATHS,
+    ApiVersionMiddleware,
+    BodyLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    RequestIdMiddleware,
+)
 from omnivec.api.routes import batches, embeddings, fallback, files, health, models, upload
 from omnivec.bootstrap import Container
 
@@ -36,11 +42,15 @@ def create_app(container: Container) -> FastAPI:
     # fallback stays last: it answers unknown methods on known collections.
     for module in (health, embeddings, models, batches, files, upload, fallback):
         app.include_router(module.router)
+    openapi.install(app)
 
     settings = container.settings
     keys = KeyRing(k.get_secret_value() for k in settings.api_keys)
-    # Added innermost first: the request passes RequestId -> ApiVersion -> Auth -> BodyLimit.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    limits = settings.limits
+    # Added innermost first: the request passes RequestId -> ApiVersion -> Auth -> ConcurrencyLimit
+    # -> BodyLimit, so a refused caller costs no body read and no slot.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes, timeout_s=limits.body_timeout_s)
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=limits.max_concurrent_requests, exempt=PROBE_PATHS)
     app.add_middleware(AuthMiddleware, keys=keys)
     app.add_middleware(ApiVersionMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -13,11 +13,9 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from omnivec.api.middleware import state
+from omnivec.api.middleware import PROBE_PATHS, state
 from omnivec.api.responses import error_response
 from omnivec.errors import InvalidArgument, PermissionDenied
-
-_EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics")
 
 _INVALID_KEY_DETAILS = (
     {
@@ -81,7 +79,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path in _EXEMPT_PATHS or _is_upload_chunk(scope):
+        if path in PROBE_PATHS or _is_upload_chunk(scope):
             # Upload chunks carry no key: the unguessable upload id is the credential, checked
             # by the upload route itself.
             await self.app(scope, receive, send)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.requests import Request
 
-from omnivec.api.errors import validation_error
-from omnivec.api.json_body import parse_json_body
+from omnivec.api.json_body import check_json_headers, parse_request
 from omnivec.bootstrap import Container
 from omnivec.errors import DeadlineExceeded
 
@@ -33,11 +32,8 @@ def api_version(request: Request) -> str:
 
 
 async def read_json(request: Request, schema: type[M], *, allow_empty: bool = False) -> M:
-    data: Any = parse_json_body(await request.body(), allow_empty=allow_empty)
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    check_json_headers(request.headers)
+    return parse_request(await request.body(), schema, allow_empty=allow_empty)
 
 
 async def with_deadline(request: Request, work: Awaitable[T]) -> T:

@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware: request ids, API-version prefixes, body-size limit.
+"""Pure-ASGI middleware: request ids, API-version prefixes, body size and time, concurrency.
 
 Pure ASGI (not BaseHTTPMiddleware) so request bodies stream through untouched and the hot path
 pays no extra task per request.
@@ -6,6 +6,7 @@ pays no extra task per request.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnivec.api.responses import error_response
-from omnivec.errors import InvalidArgument
+from omnivec.errors import InvalidArgument, ResourceExhausted
 from omnivec.logging import request_id_var
 
 # /v1, /v1beta, /v1alpha, /v1beta2 … optionally behind /upload or /resumable/upload.
@@ -21,6 +22,8 @@ _VERSIONED = re.compile(
     r"^/(?P<upload>(?:resumable/)?upload/)?(?P<version>v\d+(?:(?:alpha|beta)\d*)?)(?=/|$)"
 )
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Probes and metrics: no key, never refused for load, no request data in their answers.
+PROBE_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
 def state(scope: Scope) -> dict[str, Any]:
@@ -79,14 +82,25 @@ class ApiVersionMiddleware:
 
 class BodyLimitMiddleware:
     """Refuse bodies over the limit before reading them into memory (Google answers 400, not
-    413). Upload routes stream to disk and enforce their own limits."""
+    413), and bodies that arrive too slowly. Upload routes stream to disk and enforce their own
+    limits.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    A declared Content-Length over the limit is answered before a byte of the body is read; a
+    chunked body is counted as it arrives and refused as soon as it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
-    def _error(self) -> InvalidArgument:
+    def _too_big(self) -> InvalidArgument:
         return InvalidArgument(f"Request payload size exceeds the limit: {self.max_bytes} bytes.")
+
+    def _too_slow(self) -> InvalidArgument:
+        return InvalidArgument(
+            f"The request body was not received within {self.timeout_s:g} s; send it faster or in smaller requests."
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/upload/"):
@@ -99,17 +113,54 @@ class BodyLimitMiddleware:
             except ValueError:
                 too_big = False
             if too_big:
-                await error_response(self._error(), headers={"Connection": "close"})(scope, receive, send)
+                await error_response(self._too_big(), headers={"Connection": "close"})(scope, receive, send)
                 return
         seen = 0
+        body_done = False
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
 
         async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:  # after the body only a disconnect can come: no deadline on waiting for it
+                return await receive()
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), max(remaining, 0.0))
+            except TimeoutError:
+                raise self._too_slow() from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise self._error()
+                    raise self._too_big()
+                body_done = not message.get("more_body", False)
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class ConcurrencyLimitMiddleware:
+    """At most ``limit`` requests in progress; the next gets 429 RESOURCE_EXHAUSTED before its
+    body is read, so memory for bodies in flight stays bounded. Health and metrics routes are
+    never refused: a probe must see an overloaded server as alive."""
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.limit = limit
+        self.exempt = exempt
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            error = ResourceExhausted(
+                "Too many requests in progress; retry after a short wait.", retry_after_s=1.0
+            )
+            await error_response(error, headers={"Connection": "close"})(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

@@ -51,6 +51,10 @@ class TokenBudgetBatcher:
         self._closed = False
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def depth(self) -> int:
         return sum(len(lane) for lane in self._lanes.values())
 

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 from omnivec.errors import NotFound
 from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.inputs import EncodedItem, ModelInput
+from omnivec.runtime.observer import RuntimeObserver, notify_prepare
 from omnivec.runtime.runner import ModelRunner
 from omnivec.types import Priority
 
 
 class Runtime:
     def __init__(self, backends: Sequence[Backend], limits: BatchLimits) -> None:
-        self.runners: dict[str, ModelRunner] = {b.info.model_id: ModelRunner(b, limits) for b in backends}
+        self.observers: list[RuntimeObserver] = []
+        self.runners: dict[str, ModelRunner] = {
+            b.info.model_id: ModelRunner(b, limits, self.observers) for b in backends
+        }
         self._started = False
 
     def start(self) -> None:
@@ -24,11 +30,19 @@ class Runtime:
                 runner.start()
             self._started = True
 
+    def refuse_queued(self) -> None:
+        """Answer every queued item with UNAVAILABLE and take no more (the start of shutdown)."""
+        for runner in self.runners.values():
+            runner.refuse_queued()
+
     def stop(self) -> None:
         for runner in self.runners.values():
             runner.stop()
         for runner in self.runners.values():
             runner.backend.close()
+
+    def add_observer(self, observer: RuntimeObserver) -> None:
+        self.observers.append(observer)
 
     def model_ids(self) -> list[str]:
         return list(self.runners)
@@ -39,6 +53,10 @@ class Runtime:
     @property
     def queue_depth(self) -> int:
         return sum(r.batcher.depth for r in self.runners.values())
+
+    def admit(self, model_id: str, items: int) -> AbstractContextManager[None]:
+        """Reserve room for ``items`` inputs before any work is done on them; 429 when full."""
+        return self._runner(model_id).admit(items)
 
     async def embed(
         self,
@@ -53,7 +71,9 @@ class Runtime:
             return []
         # The CPU step (tokenisation, media preprocessing) runs off the event loop, concurrently
         # with the forward pass of earlier batches.
+        started = time.perf_counter()
         prepared = await asyncio.to_thread(runner.backend.prepare, inputs, auto_truncate=auto_truncate)
+        notify_prepare(self.observers, model_id, len(inputs), time.perf_counter() - started)
         vectors = await runner.run(prepared, priority)
         return [
             EncodedItem(v, p.token_count, p.tokens_by_modality, p.truncated)

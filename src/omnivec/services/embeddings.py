@@ -103,6 +103,19 @@ class EmbeddingService:
         """One Embedding per input, in order. Errors name the offending field as
         ``{field_prefix}[i]...`` (``content`` alone when ``field_prefix`` is empty)."""
         descriptor = self.catalogue.resolve(model)
+        # Admission comes first: under overload a request is refused before any decoding or
+        # tokenising is spent on it, and what is admitted is bounded.
+        with self.runtime.admit(descriptor.name, len(inputs)):
+            return await self._embed(descriptor, inputs, priority, field_prefix, owner)
+
+    async def _embed(
+        self,
+        descriptor: ModelDescriptor,
+        inputs: Sequence[EmbedInput],
+        priority: Priority,
+        field_prefix: str,
+        owner: str,
+    ) -> list[Embedding]:
         model_inputs = [
             await self._model_input(descriptor, item, _field(field_prefix, i), owner)
             for i, item in enumerate(inputs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from omnivec.api.context import container, owner, read_json, with_deadline
+from omnivec.api.openapi import json_body
 from omnivec.api.responses import JSONResponse
 from omnivec.api.schemas.embeddings import (
     BatchEmbedContentsRequestSchema,
@@ -18,7 +19,7 @@ from omnivec.types import Usage
 router = APIRouter()
 
 
-@router.post("/models/{model}:embedContent")
+@router.post("/models/{model}:embedContent", openapi_extra=json_body("EmbedContentRequest"))
 async def embed_content(request: Request, model: str) -> JSONResponse:
     c = container(request)
     parsed = await read_json(request, EmbedContentRequestSchema)
@@ -30,7 +31,7 @@ async def embed_content(request: Request, model: str) -> JSONResponse:
     )
 
 
-@router.post("/models/{model}:batchEmbedContents")
+@router.post("/models/{model}:batchEmbedContents", openapi_extra=json_body("BatchEmbedContentsRequest"))
 async def batch_embed_contents(request: Request, model: str) -> JSONResponse:
     c = container(request)
     parsed = await read_json(request, BatchEmbedContentsRequestSchema)

@@ -7,7 +7,7 @@ import binascii
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from omnivec.types import TaskType
@@ -73,6 +73,18 @@ def parse_task_type(value: Any) -> TaskType | None:
 
 
 TaskTypeField = Annotated[TaskType | None, BeforeValidator(parse_task_type)]
+
+
+def _not_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1; proto3 JSON does not, and a client that sends
+    # "outputDimensionality": true has made a mistake worth reporting.
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+# proto int32: a number or a numeric string, within 32 bits.
+Int32 = Annotated[int, BeforeValidator(_not_bool), Field(ge=-(2**31), le=2**31 - 1)]
 
 
 def check_utf8(value: str) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
-from omnivec.api.schemas.common import Base64Bytes, TaskTypeField, WireModel, check_utf8
+from omnivec.api.schemas.common import Base64Bytes, Int32, TaskTypeField, WireModel, check_utf8
 from omnivec.types import BlobPart, Embedding, EmbedInput, EmbedOptions, FileRefPart, Part, TextPart, Usage
 
 Utf8Str = Annotated[str, AfterValidator(check_utf8)]
@@ -53,7 +53,7 @@ class ContentSchema(WireModel):
 class EmbedContentConfigSchema(WireModel):
     task_type: TaskTypeField = None
     title: Utf8Str | None = None
-    output_dimensionality: int | None = None
+    output_dimensionality: Int32 | None = None
     auto_truncate: bool | None = None
     document_ocr: bool | None = None
     audio_track_extraction: bool | None = None
@@ -64,7 +64,7 @@ class EmbedContentRequestSchema(WireModel):
     content: ContentSchema
     task_type: TaskTypeField = None
     title: Utf8Str | None = None
-    output_dimensionality: int | None = None
+    output_dimensionality: Int32 | None = None
     embed_content_config: EmbedContentConfigSchema | None = None
 
     def to_domain(self) -> EmbedInput:

@@ -1,0 +1,428 @@
+"""The hostile-input corpus: requests a search or RAG pipeline may forward from its users, and what
+the server must answer to each.
+
+Each case is data: method, path, headers, body bytes, the expected status, and a fragment of the
+error message that names the problem. ``raw`` cases are whole HTTP/1.1 requests sent byte for byte
+(for what an HTTP client library would normalise away). ``http_layer`` cases are refused by the
+HTTP parser before the app sees them: a 4xx, not JSON. ``text`` cases are valid requests with
+hostile text that must reach the tokenizer and come back 200; they also run against the real
+MiniLM.
+
+Paths use the alias ``gemini-embedding-001``, so the same corpus runs against any served model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+MODEL = "gemini-embedding-001"
+EMBED = f"/v1beta/models/{MODEL}:embedContent"
+BATCH = f"/v1beta/models/{MODEL}:batchEmbedContents"
+# The corpus server runs with this body limit, so oversized bodies stay cheap to build.
+CORPUS_MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_TEXT_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    body: bytes = b""
+    status: int = 400
+    fragment: str = ""
+    method: str = "POST"
+    path: str = EMBED
+    headers: dict[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
+    raw: bool = False
+    http_layer: bool = False
+    text: bool = False
+
+
+def j(value: object) -> bytes:
+    return orjson.dumps(value)
+
+
+def content(*parts: object, **extra: object) -> bytes:
+    return j({"content": {"parts": list(parts)}, **extra})
+
+
+def text(value: str, **extra: object) -> bytes:
+    return content({"text": value}, **extra)
+
+
+def batch(*requests: object) -> bytes:
+    return j({"requests": list(requests)})
+
+
+def item(value: str = "hello", **extra: object) -> dict[str, object]:
+    return {"model": f"models/{MODEL}", "content": {"parts": [{"text": value}]}, **extra}
+
+
+def raw(method: str, target: bytes, body: bytes = b"{}", extra_headers: bytes = b"") -> bytes:
+    framed = any(h in extra_headers.lower() for h in (b"content-length", b"transfer-encoding"))
+    length = b"" if framed else b"Content-Length: %d\r\n" % len(body)
+    return (
+        method.encode()
+        + b" "
+        + target
+        + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + length
+        + extra_headers
+        + b"Connection: close\r\n\r\n"
+        + body
+    )
+
+
+VALID = text("hello world")
+
+CASES: list[Case] = [
+    # --- not JSON, or not a JSON object -------------------------------------------------------
+    Case("empty-body", b"", fragment="request body is empty"),
+    Case("whitespace-body", b" \r\n\t ", fragment="request body is empty"),
+    Case("broken-json", b'{"content": {"parts": [{"text": "a"}]', fragment="not valid JSON"),
+    Case("lone-bracket", b"[", fragment="not valid JSON"),
+    Case("trailing-garbage", VALID + b" xyz", fragment="not valid JSON"),
+    Case("top-level-array", b"[]", fragment="JSON object at the top level"),
+    Case("top-level-string", b'"hello"', fragment="JSON object at the top level"),
+    Case("top-level-null", b"null", fragment="JSON object at the top level"),
+    Case("top-level-number", b"42", fragment="JSON object at the top level"),
+    Case("non-utf8-bytes", b'{"content": {"parts": [{"text": "\xff\xfe\xc3"}]}}', fragment="not valid JSON"),
+    Case(
+        "utf16-body", '{"content": {"parts": [{"text": "hi"}]}}'.encode("utf-16"), fragment="not valid JSON"
+    ),
+    Case(
+        "lone-surrogate-escape", b'{"content": {"parts": [{"text": "a\\ud800b"}]}}', fragment="not valid JSON"
+    ),
+    Case(
+        "lone-low-surrogate-key",
+        b'{"\\udc00": 1, "content": {"parts": [{"text": "a"}]}}',
+        fragment="not valid JSON",
+    ),
+    Case("deep-nesting-100k", b"[" * 100_000 + b"]" * 100_000, fragment="not valid JSON"),
+    Case(
+        "deep-nesting-in-field",
+        b'{"content": {"parts": [{"text": "a"}]}, "x": ' + b"[" * 1100 + b"]" * 1100 + b"}",
+        fragment="not valid JSON",
+    ),
+    Case("deep-nesting-typed-field", b'{"content": ' + b"[" * 500 + b"]" * 500 + b"}", fragment="content"),
+    Case(
+        "json5-nan",
+        b"{'content': {'parts': [{'text': 'a'}]}, 'outputDimensionality': NaN}",
+        fragment="outputDimensionality",
+    ),
+    Case("number-overflow", VALID[:-1] + b', "outputDimensionality": 1e400}', fragment="not valid JSON"),
+    Case(
+        "integer-5000-digits",
+        VALID[:-1] + b', "outputDimensionality": ' + b"9" * 5000 + b"}",
+        fragment="not valid JSON",
+    ),
+    Case("json5-lenient-ok", b"{'content': {'parts': [{'text': 'hi'}]},}", status=200),
+    # --- wrong shapes and types ---------------------------------------------------------------
+    Case("no-content", j({}), fragment="content"),
+    Case("content-null", j({"content": None}), fragment="content"),
+    Case("content-string", j({"content": "hello"}), fragment="content"),
+    Case("parts-object", j({"content": {"parts": {"text": "a"}}}), fragment="content.parts"),
+    Case("parts-empty", content(), fragment="at least one part"),
+    Case("part-empty-object", content({}), fragment="a part needs one of"),
+    Case("part-text-null", content({"text": None}), fragment="a part needs one of"),
+    Case(
+        "part-two-kinds",
+        content({"text": "a", "inlineData": {"mimeType": "image/png", "data": "AA=="}}),
+        fragment="only one of",
+    ),
+    Case("part-text-number", content({"text": 5}), fragment="content.parts[0].text"),
+    Case("part-text-list", content({"text": ["a"]}), fragment="content.parts[0].text"),
+    Case("part-is-string", content("hello"), fragment="content.parts[0]"),
+    Case("role-number", j({"content": {"role": 7, "parts": [{"text": "a"}]}}), fragment="content.role"),
+    Case("parts-10000", content(*({"text": "a"} for _ in range(10_000))), fragment="at most 64 parts"),
+    Case(
+        "text-over-limit", text("a" * (MAX_TEXT_CHARS + 1)), fragment=f"at most {MAX_TEXT_CHARS} characters"
+    ),
+    Case("model-field-number", j({"model": 5, "content": {"parts": [{"text": "a"}]}}), fragment="model"),
+    Case("title-object", text("a", title={"x": 1}), fragment="title"),
+    Case(
+        "auto-truncate-string",
+        text("a", embedContentConfig={"autoTruncate": "maybe"}),
+        fragment="autoTruncate",
+    ),
+    Case("config-not-object", text("a", embedContentConfig=[1]), fragment="embedContentConfig"),
+    # --- enums ---------------------------------------------------------------------------------
+    Case("task-type-unknown", text("a", taskType="FOO"), fragment="must be one of"),
+    Case("task-type-number-out-of-range", text("a", taskType=99), fragment="not a TaskType number"),
+    Case("task-type-bool", text("a", taskType=True), fragment="TaskType"),
+    Case("task-type-list", text("a", taskType=["RETRIEVAL_QUERY"]), fragment="taskType"),
+    Case(
+        "task-type-config-unknown",
+        text("a", embedContentConfig={"taskType": "SEARCH"}),
+        fragment="must be one of",
+    ),
+    Case("task-type-lowercase-ok", text("a", taskType="retrieval_query"), status=200),
+    # --- outputDimensionality -------------------------------------------------------------------
+    Case("dims-zero", text("a", outputDimensionality=0), fragment="must be between 1 and"),
+    Case("dims-negative", text("a", outputDimensionality=-1), fragment="must be between 1 and"),
+    Case("dims-huge", text("a", outputDimensionality=10**12), fragment="outputDimensionality"),
+    Case("dims-fraction", text("a", outputDimensionality=1.5), fragment="outputDimensionality"),
+    Case("dims-string", text("a", outputDimensionality="abc"), fragment="outputDimensionality"),
+    Case("dims-true", text("a", outputDimensionality=True), fragment="not a boolean"),
+    Case("dims-list", text("a", outputDimensionality=[8]), fragment="outputDimensionality"),
+    Case(
+        "dims-config-zero",
+        text("a", embedContentConfig={"outputDimensionality": 0}),
+        fragment="must be between 1 and",
+    ),
+    Case("dims-above-native", text("a", outputDimensionality=100_000), fragment="must be between 1 and"),
+    Case("dims-numeric-string-ok", text("a", outputDimensionality="8"), status=200),
+    # --- inline data and file references (refused by a text-only server) -----------------------
+    Case(
+        "base64-invalid",
+        content({"inlineData": {"mimeType": "image/png", "data": "!!!!"}}),
+        fragment="not valid base64",
+    ),
+    Case(
+        "base64-bad-length",
+        content({"inlineData": {"mimeType": "image/png", "data": "abcde"}}),
+        fragment="bad length",
+    ),
+    Case(
+        "base64-non-ascii",
+        content({"inlineData": {"mimeType": "image/png", "data": "ééé"}}),
+        fragment="non-ASCII",
+    ),
+    Case("base64-number", content({"inlineData": {"mimeType": "image/png", "data": 12}}), fragment="base64"),
+    Case(
+        "inline-garbage-png",
+        content({"inlineData": {"mimeType": "image/png", "data": "AAAA"}}),
+        fragment="parts[0]",
+    ),
+    Case(
+        "mime-type-lying",
+        content({"inlineData": {"mimeType": "image/png", "data": "SGVsbG8="}}),
+        fragment="parts[0]",
+    ),
+    Case(
+        "file-uri-metadata-ip",
+        content({"fileData": {"fileUri": "http://169.254.169.254/latest/meta-data/"}}),
+        fragment="parts[0]",
+    ),
+    Case(
+        "file-uri-local-file", content({"fileData": {"fileUri": "file:///etc/passwd"}}), fragment="parts[0]"
+    ),
+    Case("file-uri-gcs", content({"fileData": {"fileUri": "gs://bucket/object"}}), fragment="parts[0]"),
+    Case("file-uri-missing", content({"fileData": {"mimeType": "image/png"}}), fragment="fileUri"),
+    # --- batchEmbedContents ---------------------------------------------------------------------
+    Case("batch-no-requests", j({}), path=BATCH, fragment="requests"),
+    Case("batch-empty", batch(), path=BATCH, fragment="at least one request"),
+    Case(
+        "batch-101", batch(*(item(f"t{i}") for i in range(101))), path=BATCH, fragment="at most 100 requests"
+    ),
+    Case("batch-requests-string", j({"requests": "x"}), path=BATCH, fragment="requests"),
+    Case(
+        "batch-model-unknown",
+        batch(item(), {**item(), "model": "models/other"}),
+        path=BATCH,
+        status=404,
+        fragment="not found",
+    ),
+    Case(
+        "batch-bad-item",
+        batch(item(), item(), {"content": {"parts": [{"text": 5}]}}),
+        path=BATCH,
+        fragment="requests[2].content.parts[0].text",
+    ),
+    Case(
+        "batch-dims-zero",
+        batch(item(), item(outputDimensionality=0)),
+        path=BATCH,
+        fragment="requests[1].outputDimensionality",
+    ),
+    Case("batch-100-ok", batch(*(item(f"t{i}") for i in range(100))), path=BATCH, status=200),
+    # --- model names and paths -------------------------------------------------------------------
+    Case(
+        "model-unknown",
+        VALID,
+        path="/v1beta/models/no-such-model:embedContent",
+        status=404,
+        fragment="models/no-such-model is not found",
+    ),
+    Case(
+        "model-dotdot",
+        raw("POST", b"/v1beta/models/..:embedContent", VALID),
+        raw=True,
+        status=404,
+        fragment="not found",
+    ),
+    Case(
+        "model-dotdot-traversal",
+        raw("POST", b"/v1beta/models/../../etc/passwd:embedContent", VALID),
+        raw=True,
+        status=404,
+        fragment="not found",
+    ),
+    Case(
+        "model-encoded-slash",
+        raw("POST", b"/v1beta/models/a%2F..%2Fb:embedContent", VALID),
+        raw=True,
+        status=404,
+        fragment="not found",
+    ),
+    Case(
+        "model-encoded-nul",
+        raw("POST", b"/v1beta/models/a%00b:embedContent", VALID),
+        raw=True,
+        status=404,
+        fragment="is not found",
+    ),
+    Case(
+        "model-invalid-percent",
+        raw("POST", b"/v1beta/models/a%ff%fe:embedContent", VALID),
+        raw=True,
+        status=404,
+        fragment="is not found",
+    ),
+    Case(
+        "model-long-name",
+        VALID,
+        path="/v1beta/models/" + "m" * 5000 + ":embedContent",
+        status=404,
+        fragment="is not found",
+    ),
+    Case(
+        "model-huge-name",
+        raw("POST", b"/v1beta/models/" + b"m" * 100_000 + b":embedContent", VALID),
+        raw=True,
+        http_layer=True,
+    ),
+    Case(
+        "model-raw-non-ascii",
+        raw("POST", b"/v1beta/models/\xc3\xa9\xff:embedContent", VALID),
+        raw=True,
+        http_layer=True,
+    ),
+    Case(
+        "unknown-verb",
+        VALID,
+        path=f"/v1beta/models/{MODEL}:generateEverything",
+        status=404,
+        fragment="Method not found",
+    ),
+    Case("no-verb", VALID, path=f"/v1beta/models/{MODEL}", status=404, fragment="Method not found"),
+    Case(
+        "unknown-collection",
+        VALID,
+        path="/v1beta/widgets/x:embedContent",
+        status=404,
+        fragment="Method not found",
+    ),
+    Case(
+        "double-slash",
+        VALID,
+        path=f"/v1beta//models/{MODEL}:embedContent",
+        status=404,
+        fragment="Method not found",
+    ),
+    # --- HTTP methods ----------------------------------------------------------------------------
+    Case("get-on-embed", b"", method="GET", status=404, fragment="not found"),
+    Case("put-on-embed", VALID, method="PUT", status=404, fragment="Method not found"),
+    Case("delete-on-embed", b"", method="DELETE", status=404, fragment="Method not found"),
+    Case("patch-on-batch", VALID, method="PATCH", path=BATCH, status=404, fragment="Method not found"),
+    Case("unknown-http-method", raw("FROB", EMBED.encode(), VALID), raw=True, http_layer=True),
+    # --- headers -------------------------------------------------------------------------------
+    Case("content-type-png", VALID, headers={"content-type": "image/png"}, fragment="Invalid Content-Type"),
+    Case(
+        "content-type-multipart",
+        VALID,
+        headers={"content-type": "multipart/form-data; boundary=x"},
+        fragment="Invalid Content-Type",
+    ),
+    Case(
+        "content-type-xml",
+        VALID,
+        headers={"content-type": "application/xml"},
+        fragment="Invalid Content-Type",
+    ),
+    Case(
+        "content-encoding-gzip",
+        VALID,
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+        fragment="Content-Encoding",
+    ),
+    Case("content-type-absent-ok", VALID, headers={}, status=200),
+    Case("content-type-text-plain-ok", VALID, headers={"content-type": "text/plain"}, status=200),
+    Case(
+        "content-length-negative",
+        raw("POST", EMBED.encode(), VALID, b"Content-Length: -1\r\n"),
+        raw=True,
+        http_layer=True,
+    ),
+    Case(
+        "content-length-junk",
+        raw("POST", EMBED.encode(), VALID, b"Content-Length: abc\r\n"),
+        raw=True,
+        http_layer=True,
+    ),
+    Case(
+        "length-and-chunked",
+        raw(
+            "POST",
+            EMBED.encode(),
+            b"2\r\n{}\r\n0\r\n\r\n",
+            b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+        ),
+        raw=True,
+        http_layer=True,
+    ),
+    # --- size --------------------------------------------------------------------------------------
+    Case("body-over-limit", text("a" * CORPUS_MAX_BODY_BYTES), fragment="payload size exceeds the limit"),
+    Case(
+        "chunked-over-limit",
+        raw(
+            "POST",
+            EMBED.encode(),
+            # Just past the limit and never finished: the answer must come without the end.
+            b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in [b"x" * 1_048_576] * 4 + [b"x" * 16]),
+            b"Transfer-Encoding: chunked\r\n",
+        ),
+        raw=True,
+        fragment="payload size exceeds the limit",
+    ),
+    Case(
+        "huge-unknown-field-ok",
+        j({"content": {"parts": [{"text": "a"}]}, "junk": "x" * 2_000_000}),
+        status=200,
+    ),
+    # --- hostile but valid text: must reach the tokenizer and come back 200 ------------------------
+    Case("text-nul-escapes", text("a\u0000b\u0000" * 100), status=200, text=True),
+    Case(
+        "text-raw-control-chars",
+        b'{"content": {"parts": [{"text": "a\x01\x02\x1fb"}]}}',
+        status=200,
+        text=True,
+    ),
+    Case("text-empty", text(""), status=200, text=True),
+    Case("text-whitespace", text(" \t\n\u3000\u00a0" * 50), status=200, text=True),
+    Case("text-emoji-zwj", text("👩‍👩‍👧‍👦🏳️‍🌈" * 200), status=200, text=True),
+    Case("text-combining-marks", text("a" + "\u0301" * 10_000), status=200, text=True),
+    Case("text-bidi-overrides", text("\u202e\u2066abc\u2069\u202c" * 100), status=200, text=True),
+    Case("text-noncharacters", text("\ufffe\uffff\U0010ffff\ue000" * 100), status=200, text=True),
+    Case("text-one-long-word", text("x" * 50_000), status=200, text=True),
+    Case("text-long-auto-truncated", text("word " * 20_000), status=200, text=True),
+    Case(
+        "text-many-scripts",
+        text("日本語 한국어 العربية עברית ไทย देवनागरी Ελληνικά кириллица " * 50),
+        status=200,
+        text=True,
+    ),
+    Case(
+        "text-json-in-text", text('{"content": {"parts": [{"text": "nested"}]}}' * 50), status=200, text=True
+    ),
+    Case("text-html-script", text("<script>alert(1)</script>' OR 1=1; --" * 50), status=200, text=True),
+    Case("text-gemini-prefix", text("task: search result | query: " * 20), status=200, text=True),
+    Case("text-many-parts", content(*({"text": f"part {i}"} for i in range(64))), status=200, text=True),
+    Case(
+        "text-too-long-no-truncate",
+        text("word " * 20_000, embedContentConfig={"autoTruncate": False}),
+        fragment="more than the",
+        text=True,
+    ),
+]

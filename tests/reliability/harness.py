@@ -1,0 +1,200 @@
+"""Real servers for the reliability tests: uvicorn in a thread (fast) or ``omnivec serve`` in a
+subprocess (signals, RSS, logs), always on a loopback port, always stopped within a bound."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.client import HTTPResponse
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from omnivec.api.server import bound_port, build_server
+from omnivec.bootstrap import Container, build
+from omnivec.runtime.backends.base import Backend
+from omnivec.settings import Settings
+
+START_TIMEOUT_S = 60.0
+
+
+class ThreadServer:
+    """The real app under the real uvicorn server class, in a background thread."""
+
+    def __init__(self, settings: Settings, backends: list[Backend] | None = None) -> None:
+        self.container: Container = build(settings, backends)
+        self.server = build_server(self.container)
+        self._thread = threading.Thread(target=self.server.run, name="test-uvicorn", daemon=True)
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ThreadServer:
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        self.port = bound_port(self.server)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=30)
+
+
+def thread_settings(**overrides: Any) -> Settings:
+    """Settings for an in-process server: loopback, a free port, the fake model by default."""
+    values: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "models": ["fake"], "log_level": "WARNING"}
+    values.update(overrides)
+    return Settings.load(**values)
+
+
+@dataclass
+class SubprocessServer:
+    """``python -m omnivec serve ARGS`` with its output captured; the port is read from its log."""
+
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    port: int = 0
+    _log: list[str] = field(default_factory=list)
+    _reader: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def log(self) -> str:
+        return "".join(self._log)
+
+    def start(self) -> SubprocessServer:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **self.env}
+        cmd = [sys.executable, "-m", "omnivec", "serve", "--host", "127.0.0.1", "--port", "0", *self.args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if m := re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.log):
+                self.port = int(m[1])
+                wait_ready(self.url)
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"server did not start:\n{self.log[-3000:]}")
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in iter(self.proc.stdout.readline, b""):
+            self._log.append(line.decode("utf-8", "replace"))
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; returns the exit code (killed after ``timeout``)."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if self._reader is not None:
+            self._reader.join(5)
+
+    def __enter__(self) -> SubprocessServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.terminate()
+        finally:
+            self.kill()
+
+
+def wait_ready(url: str, timeout: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+# --- raw HTTP, for what httpx will not send (dot segments, lying lengths, slow bodies) --------
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+def raw_request(port: int, data: bytes, *, timeout: float = 10.0) -> RawResponse:
+    """Send ``data`` as-is on a fresh connection and read one response."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        return read_response(sock)
+
+
+def read_response(sock: socket.socket) -> RawResponse:
+    response = HTTPResponse(sock)
+    response.begin()
+    body = response.read()
+    return RawResponse(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+
+
+@contextlib.contextmanager
+def open_connection(port: int, timeout: float = 10.0) -> Iterator[socket.socket]:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def google_error(body: Any) -> dict[str, Any]:
+    """The ``error`` object of a Google-format error body, checked for shape."""
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error = body["error"]
+    assert (
+        isinstance(error["code"], int)
+        and isinstance(error["message"], str)
+        and isinstance(error["status"], str)
+    )
+    assert "Traceback" not in error["message"]
+    return error
