@@ -11,7 +11,7 @@ from .harness import ThreadServer, thread_settings
 
 
 @pytest.fixture(scope="module")
-def fake_server() -> Iterator[ThreadServer]:
+def corpus_server() -> Iterator[ThreadServer]:
     """The fake 64-dim model behind the real app, with the corpus's body limit."""
     settings = thread_settings(limits={"max_body_bytes": CORPUS_MAX_BODY_BYTES})
     with ThreadServer(settings) as server:

@@ -3,23 +3,22 @@ server keeps answering normal requests correctly afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import numpy as np
 import pytest
 
 from omnivec.runtime.backends.fake import FakeBackend
 from omnivec.runtime.inputs import ModelInput
+from tests.support.server import RunningServer
 
-from .corpus import CASES, CORPUS_MAX_BODY_BYTES, EMBED, VALID, Case
-from .harness import RawResponse, ThreadServer, google_error, raw_request, thread_settings
+from .corpus import CASES, EMBED, VALID, Case
+from .harness import RawResponse, ThreadServer, google_error, raw_request
 
 
-def send(server: ThreadServer, case: Case) -> RawResponse:
+def send(base_url: str, case: Case) -> RawResponse:
     if case.raw:
-        return raw_request(server.port, case.body)
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+        return raw_request(httpx.URL(base_url).port or 80, case.body)
+    with httpx.Client(base_url=base_url, timeout=30) as client:
         r = client.request(case.method, case.path, content=case.body, headers=case.headers)
         return RawResponse(r.status_code, dict(r.headers), r.content)
 
@@ -41,47 +40,38 @@ def check(case: Case, response: RawResponse) -> None:
     assert response.headers["content-type"].startswith("application/json")
 
 
-def normal_vector(server: ThreadServer) -> list[float]:
-    r = httpx.post(
-        server.url + EMBED, content=VALID, headers={"content-type": "application/json"}, timeout=30
-    )
+def normal_vector(base_url: str) -> list[float]:
+    r = httpx.post(base_url + EMBED, content=VALID, headers={"content-type": "application/json"}, timeout=30)
     assert r.status_code == 200, r.text
     return r.json()["embedding"]["values"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_corpus_case(fake_server: ThreadServer, case: Case) -> None:
-    check(case, send(fake_server, case))
+def test_corpus_case(corpus_server: ThreadServer, case: Case) -> None:
+    check(case, send(corpus_server.url, case))
 
 
-def test_server_still_correct_after_corpus(fake_server: ThreadServer) -> None:
+def test_server_still_correct_after_corpus(corpus_server: ThreadServer) -> None:
     """Runs after the cases above (file order) on the same server: its answer to a normal request
     equals the fake model's own vector, and nothing was left admitted or queued."""
     backend = FakeBackend("fake", 64)
     expected = backend.finalize(
         backend.forward(backend.prepare([ModelInput(("hello world",))], auto_truncate=True))
     )
-    assert np.allclose(normal_vector(fake_server), expected[0], atol=1e-6)
-    runtime = fake_server.container.runtime
+    assert np.allclose(normal_vector(corpus_server.url), expected[0], atol=1e-6)
+    runtime = corpus_server.container.runtime
     assert runtime.queue_depth == 0
     assert all(r.admitted == 0 for r in runtime.runners.values())
-
-
-@pytest.fixture(scope="module")
-def minilm_server() -> Iterator[ThreadServer]:
-    settings = thread_settings(models=["default"], limits={"max_body_bytes": CORPUS_MAX_BODY_BYTES})
-    with ThreadServer(settings) as server:
-        yield server
 
 
 TEXT_CASES = [c for c in CASES if c.text]
 
 
 @pytest.mark.slow
-def test_text_corpus_reaches_the_real_tokenizer(minilm_server: ThreadServer) -> None:
+def test_text_corpus_reaches_the_real_tokenizer(minilm_server: RunningServer) -> None:
     """The text cases against all-MiniLM-L6-v2: its tokenizer takes every one of them."""
-    before = normal_vector(minilm_server)
+    before = normal_vector(minilm_server.base_url)
     assert len(before) == 384
     for case in TEXT_CASES:
-        check(case, send(minilm_server, case))
-    assert np.allclose(normal_vector(minilm_server), before, atol=1e-5)
+        check(case, send(minilm_server.base_url, case))
+    assert np.allclose(normal_vector(minilm_server.base_url), before, atol=1e-5)

@@ -63,7 +63,8 @@ def check_json_headers(headers: Mapping[str, str]) -> None:
     encoding = headers.get("content-encoding", "").strip().lower()
     if encoding not in ("", "identity"):
         raise InvalidArgument(
-            f"Content-Encoding {encoding[:50]!r} is not supported for request bodies; send the JSON uncompressed."
+            f"Content-Encoding {encoding[:50]!r} is not supported for request bodies; "
+            "send the JSON uncompressed."
         )
 
 

@@ -99,7 +99,8 @@ class BodyLimitMiddleware:
 
     def _too_slow(self) -> InvalidArgument:
         return InvalidArgument(
-            f"The request body was not received within {self.timeout_s:g} s; send it faster or in smaller requests."
+            f"The request body was not received within {self.timeout_s:g} s; "
+            "send it faster or in smaller requests."
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
