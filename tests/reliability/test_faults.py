@@ -23,7 +23,7 @@ from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.settings import Settings
 from omnivec.types import EmbedInput, TextPart
 
-from .harness import SubprocessServer, ThreadServer, google_error, thread_settings
+from .harness import SubprocessServer, ThreadServer, google_error, scrape, thread_settings, value
 
 MARKER = "poison pill"
 # uvicorn re-raises the signal it shut down for once it is done, as a default handler would.
@@ -178,7 +178,10 @@ def test_sigterm_answers_503_once_the_grace_period_is_over() -> None:
     env = {"OMNIVEC_SHUTDOWN_GRACE_S": "0.5"}
     with SubprocessServer(["--model", "fake:16:300", "--max-batch-items", "1"], env=env) as server:
         requests = InFlight(server.url, 12)  # 3.6 s of work
-        time.sleep(0.6)
+        deadline = time.monotonic() + 20
+        while value(scrape(server.url), "omnivec_admitted_inputs", model="fake") < 12:
+            assert time.monotonic() < deadline, "the requests never arrived"
+            time.sleep(0.02)
         started = time.monotonic()
         rc = server.terminate(timeout=30)
         results = requests.join(30)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from omnivec.api import errors, openapi
 from omnivec.api.auth import AuthMiddleware, KeyRing
+from omnivec.api.metrics import Metrics, MetricsMiddleware
 from omnivec.api.middleware import (
     PROBE_PATHS,
     ApiVersionMiddleware,
@@ -38,20 +39,24 @@ def create_app(container: Container) -> FastAPI:
         redoc_url=None,
     )
     app.state.container = container
+    app.state.metrics = metrics = Metrics(container.runtime)
     errors.install(app)
     # fallback stays last: it answers unknown methods on known collections.
-    for module in (health, embeddings, models, batches, files, upload, fallback):
-        app.include_router(module.router)
+    routers = [m.router for m in (health, embeddings, models, batches, files, upload, fallback)]
+    for router in routers:
+        app.include_router(router)
     openapi.install(app)
 
     settings = container.settings
     keys = KeyRing(k.get_secret_value() for k in settings.api_keys)
     limits = settings.limits
-    # Added innermost first: the request passes RequestId -> ApiVersion -> Auth -> ConcurrencyLimit
-    # -> BodyLimit, so a refused caller costs no body read and no slot.
+    # Added innermost first: the request passes RequestId -> ApiVersion -> Metrics -> Auth ->
+    # ConcurrencyLimit -> BodyLimit, so a refused caller costs no body read and no slot, and is
+    # still counted (by the route it was meant for).
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes, timeout_s=limits.body_timeout_s)
     app.add_middleware(ConcurrencyLimitMiddleware, limit=limits.max_concurrent_requests, exempt=PROBE_PATHS)
     app.add_middleware(AuthMiddleware, keys=keys)
+    app.add_middleware(MetricsMiddleware, metrics=metrics, routes=[r for rt in routers for r in rt.routes])
     app.add_middleware(ApiVersionMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

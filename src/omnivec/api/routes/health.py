@@ -1,8 +1,10 @@
-"""Liveness and readiness; no data, no auth."""
+"""Liveness, readiness and metrics; no request data, no auth."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.responses import Response
 
 from omnivec.api.context import container
 from omnivec.api.responses import JSONResponse
@@ -23,3 +25,8 @@ async def readyz(request: Request) -> JSONResponse:
         {"status": "ready" if ready else "starting", "models": c.runtime.model_ids()},
         status_code=200 if ready else 503,
     )
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,225 @@
+"""Security: keys are kept hashed and never logged, Google's auth errors through the SDK, no
+outbound fetch for foreign file URIs, loopback by default."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from google import genai
+from google.genai import errors, types
+
+from omnivec.api.auth import KeyRing
+from omnivec.api.server import check_bind
+from omnivec.errors import FailedPrecondition
+from omnivec.settings import Settings
+
+from .harness import SubprocessServer, ThreadServer, google_error, thread_settings
+
+GOOD_KEYS = ("kq7-the-first-GOOD-key-9d1c", "zz3-the-second-GOOD-key-44ab")
+BAD_KEY = "BAD-key-that-must-not-be-logged-5e0f"
+
+
+def sdk(url: str, key: str) -> genai.Client:
+    return genai.Client(api_key=key, http_options=types.HttpOptions(base_url=url, api_version="v1beta"))
+
+
+@pytest.mark.slow
+def test_keys_are_never_logged_or_echoed() -> None:
+    """A DEBUG-level server sees good and bad keys by header, query and bearer token, plus
+    failing requests; neither its log nor any response contains a key."""
+    args = ["--model", "fake:8", "--log-level", "DEBUG"]
+    for key in GOOD_KEYS:
+        args += ["--api-key", key]
+    bodies: list[str] = []
+    with SubprocessServer(args) as server:
+        embed = "/v1beta/models/fake:embedContent"
+        ok = {"content": {"parts": [{"text": "hi"}]}}
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            for key in (*GOOD_KEYS, BAD_KEY):
+                for r in (
+                    http.post(embed, json=ok, headers={"x-goog-api-key": key}),
+                    http.post(embed, json=ok, params={"key": key}),
+                    http.post(embed, json=ok, headers={"Authorization": f"Bearer {key}"}),
+                    http.post(embed, content=b"{broken", headers={"x-goog-api-key": key}),
+                    http.post("/v1beta/models/nope:embedContent", json=ok, params={"key": key}),
+                ):
+                    bodies.append(r.text)
+                    assert r.status_code in (200, 400, 404)
+            bodies.append(http.post(embed, json=ok).text)
+
+        good_client, bad_client = sdk(server.url, GOOD_KEYS[1]), sdk(server.url, BAD_KEY)
+        good = good_client.models.embed_content(model="gemini-embedding-001", contents="x")
+        assert good.embeddings and len(good.embeddings[0].values or []) == 8
+        with pytest.raises(errors.ClientError) as bad:
+            bad_client.models.embed_content(model="gemini-embedding-001", contents="x")
+        assert bad.value.code == 400 and bad.value.status == "INVALID_ARGUMENT"
+        assert bad.value.message == "API key not valid. Please pass a valid API key."
+        details = bad.value.details["error"]["details"]
+        assert details[0]["reason"] == "API_KEY_INVALID" and details[0]["domain"] == "googleapis.com"
+        server.terminate()
+        log = server.log
+    assert "DEBUG" in log or "INFO" in log  # the log was captured at all
+    for key in (*GOOD_KEYS, BAD_KEY):
+        assert key not in log
+        assert not any(key in body for body in bodies)
+
+
+def test_missing_key_is_403_with_googles_message() -> None:
+    with ThreadServer(thread_settings(api_keys=list(GOOD_KEYS))) as server:
+        r = httpx.post(
+            server.url + "/v1/models/fake:embedContent", json={"content": {"parts": [{"text": "x"}]}}
+        )
+        empty = httpx.post(
+            server.url + "/v1/models/fake:embedContent", headers={"x-goog-api-key": ""}, json={}
+        )
+        probes = [httpx.get(server.url + p) for p in ("/healthz", "/readyz", "/metrics")]
+    for response in (r, empty):
+        assert response.status_code == 403
+        error = google_error(response.json())
+        assert error["status"] == "PERMISSION_DENIED"
+        assert error["message"].startswith("Method doesn't allow unregistered callers")
+    assert [p.status_code for p in probes] == [200, 200, 200]
+
+
+def test_keys_are_kept_only_as_digests() -> None:
+    ring = KeyRing(GOOD_KEYS)
+    state = repr(vars(ring)) if hasattr(ring, "__dict__") else repr(ring)
+    assert all(key not in state and key.encode() not in state.encode() for key in GOOD_KEYS)
+    assert ring.owner_of(GOOD_KEYS[0]) and ring.owner_of(GOOD_KEYS[0]) != ring.owner_of(GOOD_KEYS[1])
+    assert ring.owner_of(GOOD_KEYS[0][:-1]) is None and ring.owner_of("") is None
+    settings = Settings.load(models=["fake"], api_keys=list(GOOD_KEYS))
+    assert all(key not in repr(settings) and key not in str(settings) for key in GOOD_KEYS)
+
+
+class Listener:
+    """A loopback TCP listener that counts the connections it is offered."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.close()
+
+
+def foreign_uris(port: int) -> list[str]:
+    return [
+        f"http://127.0.0.1:{port}/latest/meta-data/",
+        f"https://127.0.0.1:{port}/v1beta/files/abc",
+        f"http://localhost:{port}/v1beta/files/abc",
+        f"http://[::ffff:127.0.0.1]:{port}/files/abc",
+        f"//127.0.0.1:{port}/files/abc",
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "file:///etc/passwd",
+        "file://localhost/etc/shadow",
+        "gs://some-bucket/object.png",
+        "s3://some-bucket/object.png",
+        "ftp://127.0.0.1/x",
+        "/etc/passwd",
+        "../../../../etc/passwd",
+        "files/../../../etc/passwd",
+    ]
+
+
+def test_foreign_file_uris_are_refused_without_any_connection(listener: Listener) -> None:
+    """File references may only name this server's own files: nothing is fetched, from the
+    listener on loopback or anywhere else, and no local path is read."""
+    with ThreadServer(thread_settings()) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        for uri in foreign_uris(listener.port):
+            for mime in ("image/png", "application/pdf", "text/plain"):
+                body = {"content": {"parts": [{"fileData": {"fileUri": uri, "mimeType": mime}}]}}
+                r = http.post("/v1beta/models/fake:embedContent", json=body)
+                assert 400 <= r.status_code < 500, (uri, r.status_code, r.text)
+                assert "root:" not in r.text  # no /etc/passwd content
+                batch = {"requests": [{"model": "models/fake", **body}]}
+                r = http.post("/v1beta/models/fake:batchEmbedContents", json=batch)
+                assert 400 <= r.status_code < 500, (uri, r.status_code, r.text)
+    assert listener.connections == 0
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("10.0.0.1", False),
+        ("example.com", False),
+    ],
+)
+def test_bind_check(host: str, allowed: bool) -> None:
+    if allowed:
+        check_bind(host, has_keys=False, allow_without_keys=False)
+    else:
+        with pytest.raises(FailedPrecondition):
+            check_bind(host, has_keys=False, allow_without_keys=False)
+        check_bind(host, has_keys=True, allow_without_keys=False)
+        check_bind(host, has_keys=False, allow_without_keys=True)
+
+
+def test_cli_refuses_public_bind_without_keys_before_loading_anything() -> None:
+    """The real entry point: exit code 2, a message naming the fix, no traceback, and no model
+    loaded first (a bogus model source would otherwise fail differently)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omnivec",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--model",
+            "/no/such/model",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Refusing to listen on 0.0.0.0 without API keys" in result.stderr
+    assert "--allow-public-bind-without-keys" in result.stderr and "--api-key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_default_bind_is_loopback() -> None:
+    assert Settings.load(models=["fake"]).host == "127.0.0.1"
