@@ -222,3 +222,26 @@ async def test_readyz_follows_the_container() -> None:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+def test_healthz_reports_a_forward_pass_that_does_not_end() -> None:
+    """A forward pass longer than request_timeout_s (a hung device) makes /healthz fail, so an
+    orchestrator restarts the process; it recovers when the pass ends."""
+    settings = thread_settings(models=["stuck=fake:8:1500"], limits={"request_timeout_s": 0.3})
+    with ThreadServer(settings) as server:
+        assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+        body = {"content": {"parts": [{"text": "slow"}]}}
+        pending = threading.Thread(
+            target=httpx.post, args=(server.url + "/v1beta/models/stuck:embedContent",), kwargs={"json": body}
+        )
+        pending.start()
+        deadline = time.monotonic() + 10
+        while (r := httpx.get(server.url + "/healthz")).status_code == 200:
+            assert time.monotonic() < deadline, "the stall was never reported"
+            time.sleep(0.05)
+        assert r.status_code == 503 and r.json() == {"status": "stalled", "models": ["stuck"]}
+        pending.join(10)
+        deadline = time.monotonic() + 10
+        while httpx.get(server.url + "/healthz").status_code != 200:
+            assert time.monotonic() < deadline, "never recovered"
+            time.sleep(0.05)

@@ -52,6 +52,7 @@ class ModelRunner:
         self.observers = observers
         self._admitted = 0
         self._admission_lock = threading.Lock()
+        self._forward_started: float | None = None  # monotonic start of the pass on the device
         self._thread = threading.Thread(
             target=self._loop, name=f"omnivec-model-{backend.info.model_id}", daemon=True
         )
@@ -60,6 +61,12 @@ class ModelRunner:
     def admitted(self) -> int:
         """Items between admission and their result: being prepared, queued or on the device."""
         return self._admitted
+
+    def forward_running_for(self) -> float:
+        """Seconds the current forward pass has been running (0 when idle): a pass that never
+        ends (a hung device) is what liveness probes must see."""
+        started = self._forward_started
+        return 0.0 if started is None else time.monotonic() - started
 
     def start(self) -> None:
         self._thread.start()
@@ -152,6 +159,7 @@ class ModelRunner:
         tokens = sum(i.cost for i in items)
         padded = max(i.cost for i in items) * len(items)
         started = time.perf_counter()
+        self._forward_started = time.monotonic()
         failed = True
         try:
             vectors = self.backend.finalize(self.backend.forward(items))
@@ -159,6 +167,7 @@ class ModelRunner:
                 raise RuntimeError(f"backend returned {len(vectors)} vectors for {len(batch)} inputs")
             failed = False
         finally:
+            self._forward_started = None
             elapsed = time.perf_counter() - started
             if failed:
                 self.stats.failed_batches += 1

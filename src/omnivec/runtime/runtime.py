@@ -41,6 +41,10 @@ class Runtime:
         for runner in self.runners.values():
             runner.backend.close()
 
+    def stalled(self, threshold_s: float) -> list[str]:
+        """Models whose forward pass has been running for longer than ``threshold_s``."""
+        return [m for m, r in self.runners.items() if r.forward_running_for() > threshold_s]
+
     def add_observer(self, observer: RuntimeObserver) -> None:
         self.observers.append(observer)
 

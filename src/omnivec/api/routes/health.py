@@ -13,7 +13,13 @@ router = APIRouter()
 
 
 @router.get("/healthz")
-async def healthz() -> JSONResponse:
+async def healthz(request: Request) -> JSONResponse:
+    """Alive unless a model is stuck: a forward pass running longer than a whole request may take
+    means a hung device, which only a restart cures."""
+    c = container(request)
+    stalled = c.runtime.stalled(c.settings.limits.request_timeout_s)
+    if stalled:
+        return JSONResponse({"status": "stalled", "models": stalled}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
