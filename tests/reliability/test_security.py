@@ -223,3 +223,20 @@ def test_cli_refuses_public_bind_without_keys_before_loading_anything() -> None:
 
 def test_default_bind_is_loopback() -> None:
     assert Settings.load(models=["fake"]).host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["xupload_id=1", "upload_id=", "a=upload_id%3D1", "upload_idx=1", "uploadType=resumable&not_upload_id=2"],
+)
+def test_only_a_real_upload_id_skips_the_key_check(query: str) -> None:
+    """Upload chunks carry no key (the SDK drops it); anything that merely looks like an upload id
+    must still need a key, or anyone could start uploads on a keyed server."""
+    with ThreadServer(thread_settings(api_keys=list(GOOD_KEYS))) as server:
+        r = httpx.post(
+            f"{server.url}/upload/v1beta/files?{query}",
+            headers={"X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start"},
+            json={"file": {"display_name": "x"}},
+        )
+    assert r.status_code == 403, r.text
+    assert google_error(r.json())["status"] == "PERMISSION_DENIED"

@@ -104,4 +104,9 @@ class AuthMiddleware:
 
 
 def _is_upload_chunk(scope: Scope) -> bool:
-    return scope["path"].startswith("/upload/") and b"upload_id=" in scope.get("query_string", b"")
+    """A request to an upload session: the upload route with a real ``upload_id`` parameter
+    (parsed, not searched for: ``?xupload_id=`` must not skip the key check of a new upload)."""
+    if not scope["path"].startswith("/upload/"):
+        return False
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return any(query.get("upload_id", ()))
