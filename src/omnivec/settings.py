@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -56,6 +56,15 @@ class LimitSettings(BaseModel):
     max_concurrent_requests: int = Field(
         1024, ge=1, description="HTTP requests in progress at once; more get 429 before their body is read."
     )
+    max_body_bytes_in_flight: int = Field(
+        256 * 1024 * 1024, ge=1024, description="Request body bytes held by all requests together; then 429."
+    )
+
+    @model_validator(mode="after")
+    def _budget_holds_one_body(self) -> LimitSettings:
+        if self.max_body_bytes_in_flight < self.max_body_bytes:
+            raise ValueError("limits.max_body_bytes_in_flight must be at least limits.max_body_bytes")
+        return self
 
 
 class FileSettings(BaseModel):

@@ -387,6 +387,11 @@ CASES: list[Case] = [
         fragment="payload size exceeds the limit",
     ),
     Case(
+        "many-tiny-objects",
+        b'{"content": {"parts": [' + b",".join([b'{"text":"a"}'] * 300_000) + b"]}}",
+        fragment="more than 100000 JSON objects",
+    ),
+    Case(
         "huge-unknown-field-ok",
         j({"content": {"parts": [{"text": "a"}]}, "junk": "x" * 2_000_000}),
         status=200,

@@ -146,3 +146,27 @@ def test_header_only_connections_do_not_take_request_slots(limited: ThreadServer
     finally:
         for s in socks:
             s.close()
+
+
+def test_body_bytes_in_flight_are_budgeted() -> None:
+    """Two stalled clients hold the whole body budget: the next request gets 429 at once; once
+    they are gone (disconnected), the budget is back."""
+    settings = thread_settings(
+        limits={"max_body_bytes": LIMIT, "max_body_bytes_in_flight": 2 * LIMIT, "body_timeout_s": 30}
+    )
+    with ThreadServer(settings) as server:
+        stalled = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(2)]
+        for sock in stalled:
+            sock.sendall(headers(str(LIMIT).encode()))  # a full-size body announced, none sent
+        time.sleep(0.2)
+        refused = httpx.post(server.url + EMBED, content=VALID, headers={"content-type": "application/json"})
+        assert refused.status_code == 429
+        assert "Too much request data" in google_error(refused.json())["message"]
+        assert refused.headers["retry-after"] == "1"
+        for sock in stalled:
+            sock.close()
+        deadline = time.monotonic() + 10
+        while (r := httpx.post(server.url + EMBED, content=VALID)).status_code == 429:
+            assert time.monotonic() < deadline, "the budget was never given back"
+            time.sleep(0.05)
+        assert r.status_code == 200

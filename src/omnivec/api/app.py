@@ -53,7 +53,12 @@ def create_app(container: Container) -> FastAPI:
     # Added innermost first: the request passes RequestId -> ApiVersion -> Metrics -> Auth ->
     # ConcurrencyLimit -> BodyLimit, so a refused caller costs no body read and no slot, and is
     # still counted (by the route it was meant for).
-    app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes, timeout_s=limits.body_timeout_s)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=limits.max_body_bytes,
+        timeout_s=limits.body_timeout_s,
+        budget_bytes=limits.max_body_bytes_in_flight,
+    )
     app.add_middleware(ConcurrencyLimitMiddleware, limit=limits.max_concurrent_requests, exempt=PROBE_PATHS)
     app.add_middleware(AuthMiddleware, keys=keys)
     app.add_middleware(MetricsMiddleware, metrics=metrics, routes=[r for rt in routers for r in rt.routes])

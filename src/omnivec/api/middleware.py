@@ -82,17 +82,19 @@ class ApiVersionMiddleware:
 
 class BodyLimitMiddleware:
     """Refuse bodies over the limit before reading them into memory (Google answers 400, not
-    413), and bodies that arrive too slowly. Upload routes stream to disk and enforce their own
-    limits.
+    413), bodies that arrive too slowly, and bodies beyond the budget of body bytes held by all
+    requests together (429). Upload routes stream to disk and enforce their own limits.
 
-    A declared Content-Length over the limit is answered before a byte of the body is read; a
-    chunked body is counted as it arrives and refused as soon as it passes the limit.
+    A declared Content-Length is judged before a byte of the body is read; a chunked body is
+    counted as it arrives and refused as soon as it passes a limit.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float, budget_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        self.budget_bytes = budget_bytes
+        self.in_flight_bytes = 0  # event-loop state only: no lock needed
 
     def _too_big(self) -> InvalidArgument:
         return InvalidArgument(f"Request payload size exceeds the limit: {self.max_bytes} bytes.")
@@ -103,25 +105,30 @@ class BodyLimitMiddleware:
             "send it faster or in smaller requests."
         )
 
+    def _over_budget(self) -> ResourceExhausted:
+        return ResourceExhausted(
+            "Too much request data is arriving at once; retry after a short wait.", retry_after_s=1.0
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/upload/"):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            try:
-                too_big = int(declared) > self.max_bytes
-            except ValueError:
-                too_big = False
-            if too_big:
-                await error_response(self._too_big(), headers={"Connection": "close"})(scope, receive, send)
-                return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await error_response(self._too_big(), headers={"Connection": "close"})(scope, receive, send)
+            return
+        if declared is not None and self.in_flight_bytes + declared > self.budget_bytes:
+            await error_response(self._over_budget(), headers={"Connection": "close"})(scope, receive, send)
+            return
+        reserved = declared or 0
+        self.in_flight_bytes += reserved
         seen = 0
         body_done = False
         deadline = asyncio.get_running_loop().time() + self.timeout_s
 
         async def limited_receive() -> Message:
-            nonlocal seen, body_done
+            nonlocal seen, body_done, reserved
             if body_done:  # after the body only a disconnect can come: no deadline on waiting for it
                 return await receive()
             remaining = deadline - asyncio.get_running_loop().time()
@@ -130,13 +137,32 @@ class BodyLimitMiddleware:
             except TimeoutError:
                 raise self._too_slow() from None
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                size = len(message.get("body", b""))
+                seen += size
                 if seen > self.max_bytes:
                     raise self._too_big()
+                if declared is None:  # chunked: reserve as it arrives
+                    if self.in_flight_bytes + size > self.budget_bytes:
+                        raise self._over_budget()
+                    self.in_flight_bytes += size
+                    reserved += size
                 body_done = not message.get("more_body", False)
             return message
 
-        await self.app(scope, limited_receive, send)
+        try:
+            await self.app(scope, limited_receive, send)
+        finally:
+            self.in_flight_bytes -= reserved
+
+
+def _content_length(scope: Scope) -> int | None:
+    declared = dict(scope["headers"]).get(b"content-length")
+    if declared is None:
+        return None
+    try:
+        return max(0, int(declared))
+    except ValueError:  # the HTTP server refuses these before the app sees them
+        return None
 
 
 class ConcurrencyLimitMiddleware:
