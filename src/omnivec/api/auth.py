@@ -104,9 +104,10 @@ class AuthMiddleware:
 
 
 def _is_upload_chunk(scope: Scope) -> bool:
-    """A request to an upload session: the upload route with a real ``upload_id`` parameter
-    (parsed, not searched for: ``?xupload_id=`` must not skip the key check of a new upload)."""
+    """A request to an upload session: the upload route with an ``upload_id`` parameter, parsed
+    exactly as the route reads it (a substring test let ``?xupload_id=`` skip the key check of a
+    new upload; the route answers an unknown or empty id with 404)."""
     if not scope["path"].startswith("/upload/"):
         return False
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return any(query.get("upload_id", ()))
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return "upload_id" in query
