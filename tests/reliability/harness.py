@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.client import HTTPResponse
 from pathlib import Path
@@ -71,6 +71,7 @@ class SubprocessServer:
 
     args: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    preexec_fn: Callable[[], None] | None = None  # e.g. resource limits for the server process
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
@@ -93,7 +94,9 @@ class SubprocessServer:
     def start(self) -> SubprocessServer:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **self.env}
         cmd = [sys.executable, "-m", "omnivec", "serve", "--host", "127.0.0.1", "--port", "0", *self.args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, preexec_fn=self.preexec_fn
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -125,6 +128,7 @@ class SubprocessServer:
             raise
 
     def kill(self) -> None:
+        """SIGKILL: no shutdown code runs (a crash, an OOM kill, a power cut for the process)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)

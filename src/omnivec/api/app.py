@@ -16,6 +16,7 @@ from omnivec.api.middleware import (
     BodyLimitMiddleware,
     ConcurrencyLimitMiddleware,
     RequestIdMiddleware,
+    UnexpectedErrorMiddleware,
 )
 from omnivec.api.routes import batches, embeddings, fallback, files, health, models, upload
 from omnivec.bootstrap import Container
@@ -50,9 +51,9 @@ def create_app(container: Container) -> FastAPI:
     settings = container.settings
     keys = KeyRing(k.get_secret_value() for k in settings.api_keys)
     limits = settings.limits
-    # Added innermost first: the request passes RequestId -> ApiVersion -> Metrics -> Auth ->
-    # ConcurrencyLimit -> BodyLimit, so a refused caller costs no body read and no slot, and is
-    # still counted (by the route it was meant for).
+    # Added innermost first: the request passes RequestId -> UnexpectedError -> ApiVersion ->
+    # Metrics -> Auth -> ConcurrencyLimit -> BodyLimit, so a refused caller costs no body read and
+    # no slot, and is still counted (by the route it was meant for).
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=limits.max_body_bytes,
@@ -63,5 +64,6 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(AuthMiddleware, keys=keys)
     app.add_middleware(MetricsMiddleware, metrics=metrics, routes=[r for rt in routers for r in rt.routes])
     app.add_middleware(ApiVersionMiddleware)
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -53,6 +53,19 @@ def _format_loc(prefix: str, loc: list[Any]) -> str:
     return out
 
 
+def unexpected_error_response(exc: BaseException, request_id: str) -> JSONResponse:
+    """INTERNAL with the request id in the body; the traceback, with the same id, in the log."""
+    token = request_id_var.set(request_id)
+    try:
+        log.error("unexpected error", exc_info=exc)
+    finally:
+        request_id_var.reset(token)
+    return error_response(
+        Internal(f"An internal error has occurred (request id {request_id}). Please retry or report it."),
+        request_id=request_id,
+    )
+
+
 def install(app: FastAPI) -> None:
     async def domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OmnivecError)
@@ -74,12 +87,10 @@ def install(app: FastAPI) -> None:
         return error_response(cls(message))
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = request_id_var.get()
-        log.error("unexpected error", exc_info=exc)
-        return error_response(
-            Internal(f"An internal error has occurred (request id {request_id}). Please retry or report it."),
-            request_id=request_id,
-        )
+        # Normally UnexpectedErrorMiddleware answers first; this runs outside every middleware,
+        # where the request id survives only in the scope's state.
+        request_id = str(request.scope.get("state", {}).get("request_id", request_id_var.get()))
+        return unexpected_error_response(exc, request_id)
 
     app.add_exception_handler(OmnivecError, domain)
     app.add_exception_handler(RequestValidationError, request_validation)

@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from omnivec.api.errors import unexpected_error_response
 from omnivec.api.responses import error_response
 from omnivec.errors import InvalidArgument, ResourceExhausted
 from omnivec.logging import request_id_var
@@ -53,6 +54,34 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+
+
+class UnexpectedErrorMiddleware:
+    """Just inside RequestIdMiddleware: an exception no handler took becomes Google's INTERNAL
+    carrying the request id (body, ``x-request-id`` header, log line). Left to the framework, it
+    would be answered outside every middleware, after the request id is gone."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # too late for an error body; the server closes the connection
+                raise
+            response = unexpected_error_response(exc, str(state(scope).get("request_id", "-")))
+            await response(scope, receive, send)
 
 
 class ApiVersionMiddleware:

@@ -81,10 +81,12 @@ def serve(args: argparse.Namespace) -> int:
     from omnivec.api.server import check_bind
     from omnivec.api.server import serve as run_server
     from omnivec.errors import FailedPrecondition
+    from omnivec.storage.local import check_writable
 
     settings = load_settings(args)
     try:
         check_bind(settings.host, bool(settings.api_keys), settings.allow_public_bind_without_keys)
+        check_writable(settings.data_dir)
     except FailedPrecondition as exc:
         raise CliError(exc.message) from None
     container = _build_container(settings)

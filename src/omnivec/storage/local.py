@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from omnivec.errors import FailedPrecondition
 from omnivec.storage.interfaces import BatchStore, BlobStore, ExclusiveLock, FileStore
 from omnivec.storage.local_blobs import LocalBlobStore
 from omnivec.storage.memory import MemoryBatchStore, MemoryBlobStore, MemoryFileStore, ThreadLock
@@ -66,3 +69,23 @@ def open_local(data_dir: Path) -> Stores:
 
 def open_memory() -> Stores:
     return Stores(MemoryFileStore(), MemoryBlobStore(), MemoryBatchStore(), ThreadLock())
+
+
+def check_writable(data_dir: Path) -> None:
+    """Fail at start-up, with the reason, when the data directory cannot be written (read-only,
+    not permitted, full): otherwise every upload and batch would fail later, one by one."""
+    probe = data_dir / f".write-probe-{os.getpid()}"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as f:
+            f.write(b"omnivec")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise FailedPrecondition(
+            f"The data directory {data_dir} is not writable ({exc.strerror or exc}). "
+            "Free space or permissions there, or choose another with --data-dir (OMNIVEC_DATA_DIR)."
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()

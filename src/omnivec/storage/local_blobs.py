@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from omnivec.storage.failures import storage_errors
 from omnivec.storage.interfaces import BlobMissing
 
 _BLOB_ID = re.compile(r"^[a-z0-9]{16,64}$")
@@ -36,22 +37,28 @@ def check_blob_id(blob_id: str) -> str:
 class LocalStagedBlob:
     def __init__(self, path: Path, offset: int) -> None:
         created = not path.exists()
-        self._file: BinaryIO = open(path, "r+b" if not created else "w+b")  # noqa: SIM115 (closed in close())
-        if created:
-            _fsync_dir(path.parent)
-        self._file.truncate(offset)
-        self._file.seek(offset)
+        with storage_errors():
+            self._file: BinaryIO = open(path, "r+b" if not created else "w+b")  # noqa: SIM115 (closed in close())
+            if created:
+                _fsync_dir(path.parent)
+            self._file.truncate(offset)
+            self._file.seek(offset)
 
     def write(self, data: bytes) -> None:
-        self._file.write(data)
+        with storage_errors():
+            self._file.write(data)
 
     def commit(self) -> int:
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with storage_errors():
+            self._file.flush()
+            os.fsync(self._file.fileno())
         return self._file.tell()
 
     def close(self) -> None:
-        self._file.close()
+        # Closing flushes what is buffered: on a full disk that fails too (the file is closed
+        # all the same), and must read as the storage failure it is.
+        with storage_errors():
+            self._file.close()
 
 
 class LocalBlobStore:
@@ -65,13 +72,13 @@ class LocalBlobStore:
         tmp = self._staging / f"{check_blob_id(blob_id)}.tmp{secrets.token_hex(4)}"
         size = 0
         try:
-            with open(tmp, "wb") as f:
+            with storage_errors(), open(tmp, "wb") as f:
                 for chunk in chunks:
                     f.write(chunk)
                     size += len(chunk)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, target)
+                os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -88,9 +95,10 @@ class LocalBlobStore:
 
     def publish(self, blob_id: str) -> None:
         source = self._staging / check_blob_id(blob_id)
-        with open(source, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(source, self._path(blob_id))
+        with storage_errors():
+            with open(source, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(source, self._path(blob_id))
         _fsync_dir(self._complete)
         _fsync_dir(self._staging)
 
@@ -130,8 +138,9 @@ class LocalBlobStore:
 
     def _ensure_dirs(self) -> None:
         if not self._staging.exists():
-            self._complete.mkdir(parents=True, exist_ok=True)
-            self._staging.mkdir(parents=True, exist_ok=True)
+            with storage_errors():
+                self._complete.mkdir(parents=True, exist_ok=True)
+                self._staging.mkdir(parents=True, exist_ok=True)
 
 
 def _chunks(f: BinaryIO, chunk_size: int) -> Iterator[bytes]:

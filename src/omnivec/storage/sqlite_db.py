@@ -9,6 +9,7 @@ stored). The file is created on first use, so a server that never stores anythin
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from omnivec.storage.failures import StorageFull, storage_errors, translate
 from omnivec.storage.migrations import migrate
 
 T = TypeVar("T")
@@ -35,19 +37,28 @@ class SqliteDatabase:
         return self._conn is not None or self.path.exists()
 
     def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return fn(self._reader())
+        with storage_errors():
+            return fn(self._reader())
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in one transaction; committed (and fsynced) when this returns."""
-        with self._lock:
+        with self._lock, storage_errors():
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                # A COMMIT that failed (a full disk) may leave the transaction open: close it,
+                # or every later write would fail, even once there is space again.
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if isinstance(translate(exc), StorageFull):
+                    # The rolled-back pages still fill the WAL file: give the disk space back.
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 raise
-            conn.execute("COMMIT")
             return result
 
     def close(self) -> None:
