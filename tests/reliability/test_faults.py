@@ -4,6 +4,7 @@ and readiness."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import threading
 import time
@@ -18,6 +19,7 @@ import uvicorn
 from omnivec.api.app import create_app
 from omnivec.bootstrap import build
 from omnivec.errors import ResourceExhausted
+from omnivec.logging import request_id_var
 from omnivec.runtime.backends.fake import FakeBackend
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.settings import Settings
@@ -245,3 +247,39 @@ def test_healthz_reports_a_forward_pass_that_does_not_end() -> None:
         while httpx.get(server.url + "/healthz").status_code != 200:
             assert time.monotonic() < deadline, "never recovered"
             time.sleep(0.05)
+
+
+class CrashesInPrepare(FakeBackend):
+    """Test double: the CPU step fails with an error nobody expected."""
+
+    def prepare(self, inputs: Sequence[ModelInput], *, auto_truncate: bool) -> list[PreparedItem]:
+        raise RuntimeError("tokenizer exploded at /srv/secret/path")
+
+
+def test_unexpected_errors_are_internal_with_a_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    """The body says INTERNAL and carries the same id as the x-request-id header and the log line
+    with the traceback; nothing internal reaches the client."""
+
+    def stamp(record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+    caplog.handler.addFilter(stamp)
+    with ThreadServer(thread_settings(), [CrashesInPrepare("fake", 8)]) as server:
+        r = httpx.post(
+            server.url + "/v1beta/models/fake:embedContent", json={"content": {"parts": [{"text": "x"}]}}
+        )
+    assert r.status_code == 500
+    error = google_error(r.json())
+    assert error["status"] == "INTERNAL"
+    request_id = r.headers["x-request-id"]
+    assert request_id in error["message"]
+    assert {"@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": request_id} in error[
+        "details"
+    ]
+    assert "exploded" not in r.text and "/srv/secret" not in r.text
+    logged = [
+        rec for rec in caplog.records if rec.exc_info and getattr(rec, "request_id", None) == request_id
+    ]
+    assert logged, "the traceback was not logged under the request id"
+    assert "exploded" in str(logged[0].exc_info[1])
