@@ -11,7 +11,7 @@ from omnivec.runtime.backends.fake import FakeBackend
 from omnivec.runtime.inputs import ModelInput
 from tests.support.server import RunningServer
 
-from .corpus import CASES, EMBED, VALID, Case
+from .corpus import CASES, EMBED, MEDIA_CASE_IDS, VALID, Case, media_cases
 from .harness import RawResponse, ThreadServer, google_error, raw_request
 
 
@@ -49,6 +49,16 @@ def normal_vector(base_url: str) -> list[float]:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_corpus_case(corpus_server: ThreadServer, case: Case) -> None:
     check(case, send(corpus_server.url, case))
+
+
+@pytest.mark.parametrize("case_id", MEDIA_CASE_IDS)
+def test_media_corpus_case(corpus_server: ThreadServer, case_id: str) -> None:
+    """Media parts against the fake model, which takes every modality: each reaches the decoders."""
+    check(media_cases()[case_id], send(corpus_server.url, media_cases()[case_id]))
+
+
+def test_media_corpus_ids_are_complete() -> None:
+    assert sorted(MEDIA_CASE_IDS) == sorted(media_cases())
 
 
 def test_server_still_correct_after_corpus(corpus_server: ThreadServer) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from omnivec.errors import InvalidArgument
 from omnivec.media.limits import PageLimit
+from omnivec.media.pdf_guard import check_pdf_expansion
 from omnivec.media.sniff import content_hash
 from omnivec.media.types import DecodedDocument, DocumentPage
 from omnivec.settings import MediaSettings
@@ -50,6 +51,8 @@ def decode_pdf(
             if count == 0:
                 raise InvalidArgument.at(field, "the PDF has no pages")
             pages.check(field, count)
+            # Opening read only the cross-reference table; loading a page parses its content.
+            check_pdf_expansion(data, field)
             decoded = tuple(_page(doc, i, field, settings, render) for i in range(count))
             title = _title(doc)
         except pdfium.PdfiumError:
