@@ -3,13 +3,16 @@ outbound fetch for foreign file URIs, loopback by default."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from google import genai
 from google.genai import errors, types
@@ -240,3 +243,50 @@ def test_only_a_real_upload_id_skips_the_key_check(query: str) -> None:
         )
     assert r.status_code == 403, r.text
     assert google_error(r.json())["status"] == "PERMISSION_DENIED"
+
+
+HOSTILE_NAMES = [
+    "../../../../pwned-a",
+    "files/../../pwned-b",
+    "/tmp/pwned-c",
+    "files/%2e%2e%2fpwned-d",
+    "files/pwned-e\x00.txt",
+    "files/..",
+    "C:\\pwned-f",
+]
+
+
+def header_safe(name: str) -> str:
+    return name.replace("\x00", "%00")  # no HTTP client sends a NUL in a header
+
+
+def test_client_file_names_never_become_paths(tmp_path: Path) -> None:
+    """Names, display names, multipart file names and upload headers from clients are metadata
+    (or refused): the data directory holds only server-made names, and nothing lands elsewhere."""
+    data = tmp_path / "data"
+    with ThreadServer(thread_settings(data_dir=data)) as server, httpx.Client(base_url=server.url) as http:
+        for name in HOSTILE_NAMES:
+            meta = orjson.dumps({"file": {"name": name, "display_name": name}})
+            r = http.post(
+                "/upload/v1beta/files",
+                headers={"X-Goog-Upload-Protocol": "multipart", "X-Goog-Upload-File-Name": header_safe(name)},
+                files={"metadata": (None, meta, "application/json"), "file": (name, b"data", "text/plain")},
+            )
+            assert r.status_code == 400 and "is not a valid file name" in r.text, (name, r.text)
+            meta = orjson.dumps({"file": {"display_name": name}})
+            r = http.post(
+                "/upload/v1beta/files",
+                headers={"X-Goog-Upload-Protocol": "multipart", "X-Goog-Upload-File-Name": header_safe(name)},
+                files={"metadata": (None, meta, "application/json"), "file": (name, b"data", "text/plain")},
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["file"]["displayName"] == name  # kept as metadata, verbatim
+            file_id = r.json()["file"]["name"]
+            assert re.fullmatch(r"files/[a-z0-9-]{1,40}", file_id), file_id
+        for probe in ("/v1beta/files/..%2F..%2Fomnivec.db:download", "/v1beta/files/%2e%2e:download"):
+            assert http.get(probe, params={"alt": "media"}).status_code in (400, 404)
+    made = sorted(p.relative_to(data).as_posix() for p in data.rglob("*") if p.is_file())
+    assert all(
+        re.fullmatch(r"omnivec\.db(-wal|-shm)?|worker\.lock|blobs/complete/[a-z0-9]{32}", p) for p in made
+    ), made
+    assert not [p for p in tmp_path.rglob("*pwned*")]
