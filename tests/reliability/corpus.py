@@ -436,6 +436,133 @@ CASES: list[Case] = [
 ]
 
 
+# --- the Batch and Files APIs ---------------------------------------------------------------------
+ASYNC = f"/v1beta/models/{MODEL}:asyncBatchEmbedContent"
+ONE_INLINE = {"requests": {"requests": [{"request": {"content": {"parts": [{"text": "a"}]}}}]}}
+
+
+def job(**batch: object) -> bytes:
+    return j({"batch": batch})
+
+
+CASES += [
+    Case("async-empty-body", b"", path=ASYNC, fragment="request body is empty"),
+    Case("async-no-input", job(), path=ASYNC, fragment="batch.inputConfig"),
+    Case("async-empty-input", job(inputConfig={}), path=ASYNC, fragment="exactly one of fileName"),
+    Case(
+        "async-both-inputs",
+        job(inputConfig={"fileName": "files/x", **ONE_INLINE}),
+        path=ASYNC,
+        fragment="exactly one of",
+    ),
+    Case(
+        "async-requests-string",
+        job(inputConfig={"requests": {"requests": "x"}}),
+        path=ASYNC,
+        fragment="requests.requests",
+    ),
+    Case(
+        "async-no-requests",
+        job(inputConfig={"requests": {"requests": []}}),
+        path=ASYNC,
+        fragment="no requests",
+    ),
+    Case(
+        "async-priority-bool",
+        job(priority=True, inputConfig=ONE_INLINE),
+        path=ASYNC,
+        fragment="not a boolean",
+    ),
+    Case(
+        "async-priority-huge",
+        job(priority="99999999999999999999", inputConfig=ONE_INLINE),
+        path=ASYNC,
+        fragment="batch.priority",
+    ),
+    Case(
+        "async-metadata-huge-int-json5",
+        b"{'batch': {'inputConfig': {'requests': {'requests': [{'request': {'content': {'parts': [{'text': 'a'}]}}, "
+        b"'metadata': {'n': 123456789012345678901234567890}}]}}}}",
+        path=ASYNC,
+        status=200,
+    ),
+    Case(
+        "async-missing-file",
+        job(inputConfig={"fileName": "files/nope"}),
+        path=ASYNC,
+        status=404,
+        fragment="does not exist",
+    ),
+    Case(
+        "async-file-traversal",
+        job(inputConfig={"fileName": "../../etc/passwd"}),
+        path=ASYNC,
+        fragment="not a valid file name",
+    ),
+    Case(
+        "async-unknown-model",
+        job(inputConfig=ONE_INLINE),
+        path="/v1beta/models/nope:asyncBatchEmbedContent",
+        status=404,
+        fragment="not found",
+    ),
+    Case(
+        "batch-get-missing", method="GET", path="/v1beta/batches/nope", status=404, fragment="does not exist"
+    ),
+    Case("batch-get-dotdot", method="GET", path="/v1beta/batches/..", status=404, fragment="not found"),
+    Case("batch-cancel-missing", path="/v1beta/batches/nope:cancel", status=404, fragment="does not exist"),
+    Case(
+        "batch-delete-missing",
+        method="DELETE",
+        path="/v1beta/batches/nope",
+        status=404,
+        fragment="does not exist",
+    ),
+    Case("batch-list-bad-size", method="GET", path="/v1beta/batches?pageSize=abc", fragment="pageSize"),
+    Case(
+        "batch-list-bad-token", method="GET", path="/v1beta/batches?pageToken=garbage", fragment="pageToken"
+    ),
+    Case("file-get-missing", method="GET", path="/v1beta/files/nope", status=404, fragment="does not exist"),
+    Case("file-get-bad-name", method="GET", path="/v1beta/files/NOPE!", fragment="not a valid file name"),
+    Case(
+        "file-delete-missing",
+        method="DELETE",
+        path="/v1beta/files/nope",
+        status=404,
+        fragment="does not exist",
+    ),
+    Case(
+        "file-download-missing",
+        method="GET",
+        path="/v1beta/files/nope:download?alt=media",
+        status=404,
+        fragment="does not exist",
+    ),
+    Case("file-list-bad-token", method="GET", path="/v1beta/files?pageToken=%ff", fragment="pageToken"),
+    Case(
+        "upload-start-broken-json",
+        b"{not json",
+        path="/upload/v1beta/files",
+        headers={"X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start"},
+        fragment="not valid JSON",
+    ),
+    Case(
+        "upload-unknown-session",
+        b"abc",
+        path="/upload/v1beta/files?upload_id=nope",
+        headers={"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0"},
+        status=404,
+        fragment="No upload session",
+    ),
+    Case(
+        "upload-no-protocol",
+        b"abc",
+        path="/upload/v1beta/files",
+        headers={"content-type": "text/plain"},
+        fragment="X-Goog-Upload-Protocol",
+    ),
+]
+
 # --- media parts: corrupt, truncated, lying, bombs (built on first use: they need the encoders) ---
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -56,13 +58,21 @@ class ThreadServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=30)
+        data_dir = self.container.settings.data_dir
+        if data_dir.name.startswith(_SCRATCH_PREFIX):
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def thread_settings(**overrides: Any) -> Settings:
-    """Settings for an in-process server: loopback, a free port, the fake model by default."""
+    """Settings for an in-process server: loopback, a free port, the fake model and a fresh data
+    directory (removed with the server) unless given."""
     values: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "models": ["fake"], "log_level": "WARNING"}
     values.update(overrides)
+    values.setdefault("data_dir", Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX)))
     return Settings.load(**values)
+
+
+_SCRATCH_PREFIX = "omnivec-reliability-"
 
 
 @dataclass
@@ -77,6 +87,7 @@ class SubprocessServer:
     port: int = 0
     _log: list[str] = field(default_factory=list)
     _reader: threading.Thread | None = None
+    _scratch: Path | None = None
 
     @property
     def url(self) -> str:
@@ -94,6 +105,9 @@ class SubprocessServer:
     def start(self) -> SubprocessServer:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **self.env}
         cmd = [sys.executable, "-m", "omnivec", "serve", "--host", "127.0.0.1", "--port", "0", *self.args]
+        if "--data-dir" not in self.args:  # never the user's own data directory
+            self._scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX))
+            cmd += ["--data-dir", str(self._scratch)]
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, preexec_fn=self.preexec_fn
         )
@@ -144,6 +158,8 @@ class SubprocessServer:
                 self.terminate()
         finally:
             self.kill()
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 def wait_ready(url: str, timeout: float = START_TIMEOUT_S) -> None:

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -107,11 +108,11 @@ async def test_a_crashing_input_fails_only_its_own_request() -> None:
         assert again.status_code == 200
 
 
-async def test_overload_is_refused_before_the_cpu_step() -> None:
+async def test_overload_is_refused_before_the_cpu_step(tmp_path: Path) -> None:
     """Requests that are still being prepared count against the queue: once it is full, the next
     request is refused at once, and its inputs are never tokenised."""
     backend = BlocksInPrepare()
-    settings = Settings.load(models=["fake"], batching={"max_queue_items": 4})
+    settings = Settings.load(models=["fake"], batching={"max_queue_items": 4}, data_dir=tmp_path)
     container = build(settings, [backend])
     await container.start()
     try:
@@ -200,9 +201,9 @@ def test_sigterm_answers_503_once_the_grace_period_is_over() -> None:
     assert took < 20, took
 
 
-async def test_readyz_follows_the_container() -> None:
+async def test_readyz_follows_the_container(tmp_path: Path) -> None:
     """Not ready before the models run, ready while they do, not ready once stopped."""
-    container = build(thread_settings())
+    container = build(thread_settings(data_dir=tmp_path))
     config = uvicorn.Config(
         create_app(container), host="127.0.0.1", port=0, lifespan="off", log_level="warning"
     )

@@ -99,7 +99,20 @@ def _lenient(body: bytes) -> Any:
     if len(body) > _LENIENT_MAX_BYTES:
         raise invalid
     try:
-        return pyjson5.decode(body.decode("utf-8"), maxdepth=_MAX_DEPTH)
+        value = pyjson5.decode(body.decode("utf-8"), maxdepth=_MAX_DEPTH)
     except (UnicodeDecodeError, pyjson5.Json5Exception, ValueError, RecursionError, OverflowError):
         # ValueError also covers integers longer than Python converts from text.
         raise invalid from None
+    return _as_strict(value)
+
+
+def _as_strict(value: Any) -> Any:
+    """Integers as orjson reads them: beyond 64 bits they become floats (orjson could not write
+    them back, and SQLite could not store them: a stored batch ``metadata`` with one was a 500)."""
+    if isinstance(value, dict):
+        return {k: _as_strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_strict(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return float(value)
+    return value

@@ -6,7 +6,7 @@ import base64
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 from omnivec.api.schemas.common import WireModel
 from omnivec.storage.records import FileSource, StoredFile
@@ -14,12 +14,15 @@ from omnivec.storage.records import FileSource, StoredFile
 
 def _int64(value: Any) -> Any:
     """int64 fields arrive as JSON numbers or strings (proto3 JSON)."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     return value
 
 
-Int64 = Annotated[int, BeforeValidator(_int64)]
+# Range-checked: SQLite stores 64 bits, and a larger number would fail there, as a 500.
+Int64 = Annotated[int, BeforeValidator(_int64), Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class FileMetadataSchema(WireModel):
