@@ -1,6 +1,6 @@
 """The served OpenAPI document.
 
-The embedding routes read their raw body (orjson in, prebuilt orjson out: the hot path has no
+The embedding and batch routes read their raw body (orjson in, prebuilt orjson out: the hot path has no
 FastAPI body model), so FastAPI cannot see what they take. Each declares its body here by
 wire-schema name, and the document carries those schemas as components: clients, docs and
 API fuzzers then know the request shapes.
@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from omnivec.api.schemas.batches import AsyncBatchEmbedContentRequestSchema
 from omnivec.api.schemas.embeddings import BatchEmbedContentsRequestSchema, EmbedContentRequestSchema
 
 _REF = "#/components/schemas/{model}"
@@ -21,6 +22,7 @@ _REF = "#/components/schemas/{model}"
 REQUEST_BODIES: dict[str, type[BaseModel]] = {
     "EmbedContentRequest": EmbedContentRequestSchema,
     "BatchEmbedContentsRequest": BatchEmbedContentsRequestSchema,
+    "AsyncBatchEmbedContentRequest": AsyncBatchEmbedContentRequestSchema,
 }
 
 

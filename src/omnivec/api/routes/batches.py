@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from omnivec.api.context import container, owner, read_json
+from omnivec.api.openapi import json_body
 from omnivec.api.pagination import decode_token, encode_token, page_size
 from omnivec.api.responses import JSONResponse
 from omnivec.api.schemas.batches import AsyncBatchEmbedContentRequestSchema, RequestReader, operation_json
@@ -13,7 +14,9 @@ from omnivec.errors import InvalidArgument
 router = APIRouter()
 
 
-@router.post("/models/{model}:asyncBatchEmbedContent")
+@router.post(
+    "/models/{model}:asyncBatchEmbedContent", openapi_extra=json_body("AsyncBatchEmbedContentRequest")
+)
 async def async_batch_embed_content(request: Request, model: str) -> JSONResponse:
     c = container(request)
     batch = (await read_json(request, AsyncBatchEmbedContentRequestSchema)).batch
