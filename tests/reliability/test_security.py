@@ -290,3 +290,54 @@ def test_client_file_names_never_become_paths(tmp_path: Path) -> None:
         re.fullmatch(r"omnivec\.db(-wal|-shm)?|worker\.lock|blobs/complete/[a-z0-9]{32}", p) for p in made
     ), made
     assert not [p for p in tmp_path.rglob("*pwned*")]
+
+
+def test_another_tenants_names_answer_exactly_like_missing_ones() -> None:
+    """Key B asking for key A's file or batch gets the very answer a name that never existed gets
+    (same status, same message but for the name): nothing tells B the name is taken."""
+    key_a, key_b = GOOD_KEYS
+    with ThreadServer(thread_settings(api_keys=list(GOOD_KEYS))) as server:
+        a = httpx.Client(base_url=server.url, headers={"x-goog-api-key": key_a})
+        b = httpx.Client(base_url=server.url, headers={"x-goog-api-key": key_b})
+        meta = orjson.dumps({"file": {"display_name": "a's"}})
+        made = a.post(
+            "/upload/v1beta/files",
+            headers={"X-Goog-Upload-Protocol": "multipart"},
+            files={"metadata": (None, meta, "application/json"), "file": ("a", b"secret", "text/plain")},
+        )
+        file_id = made.json()["file"]["name"].removeprefix("files/")
+        inline = {"requests": {"requests": [{"request": {"content": {"parts": [{"text": "a"}]}}}]}}
+        job = a.post("/v1beta/models/fake:asyncBatchEmbedContent", json={"batch": {"inputConfig": inline}})
+        job_id = job.json()["name"].removeprefix("batches/")
+        missing_file, missing_job = "f" * len(file_id), "j" * len(job_id)
+
+        def answers(
+            template: str, method: str, real: str, missing: str
+        ) -> tuple[httpx.Response, httpx.Response]:
+            return (
+                b.request(method, template.format(real)),
+                b.request(method, template.format(missing)),
+            )
+
+        for template, method, real, missing in (
+            ("/v1beta/files/{}", "GET", file_id, missing_file),
+            ("/v1beta/files/{}:download?alt=media", "GET", file_id, missing_file),
+            ("/v1beta/files/{}", "DELETE", file_id, missing_file),
+            ("/v1beta/batches/{}", "GET", job_id, missing_job),
+            ("/v1beta/batches/{}:cancel", "POST", job_id, missing_job),
+            ("/v1beta/batches/{}", "DELETE", job_id, missing_job),
+        ):
+            theirs = b.request(method, template.format(real))
+            nobodys = b.request(method, template.format(missing))
+            assert theirs.status_code == nobodys.status_code == 404, template
+            assert theirs.text.replace(real, missing) == nobodys.text, (theirs.text, nobodys.text)
+        file_ref = {"fileData": {"fileUri": f"files/{file_id}", "mimeType": "text/plain"}}
+        theirs = b.post("/v1beta/models/fake:embedContent", json={"content": {"parts": [file_ref]}})
+        file_ref["fileData"]["fileUri"] = f"files/{missing_file}"
+        nobodys = b.post("/v1beta/models/fake:embedContent", json={"content": {"parts": [file_ref]}})
+        assert theirs.status_code == nobodys.status_code == 404
+        assert theirs.text.replace(file_id, missing_file) == nobodys.text
+        assert a.get(f"/v1beta/files/{file_id}").status_code == 200  # still A's, untouched
+        assert a.get(f"/v1beta/batches/{job_id}").status_code == 200
+        a.close()
+        b.close()
