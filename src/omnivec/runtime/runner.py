@@ -143,7 +143,7 @@ class ModelRunner:
             if isolate and len(batch) > 1:
                 for w in batch:
                     if not w.is_cancelled():
-                        self._run_batch([w], (0.0,), isolate=False)
+                        self._run_batch([w], (), isolate=False)  # its wait is already reported
                 return
             error = Internal(
                 "The model failed while embedding this request. It has been logged; please retry."
