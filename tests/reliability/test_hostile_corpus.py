@@ -11,7 +11,8 @@ from omnivec.runtime.backends.fake import FakeBackend
 from omnivec.runtime.inputs import ModelInput
 from tests.support.server import RunningServer
 
-from .corpus import CASES, EMBED, MEDIA_CASE_IDS, VALID, Case, media_cases
+from .corpus import CASES, EMBED, VALID, Case
+from .corpus_media import MEDIA_CASE_IDS, media_cases
 from .harness import RawResponse, ThreadServer, google_error, raw_request
 
 

@@ -13,7 +13,7 @@ from omnivec.media.pdf_guard import MAX_CONTENT_BYTES, check_pdf_expansion
 from tests.media import samples
 from tests.media.samples import _pdf_file
 
-from .corpus import pdf_with_content, text_operators
+from .corpus_media import pdf_with_content, text_operators
 
 BOMB = text_operators(MAX_CONTENT_BYTES + 1024)
 
