@@ -3,6 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 EXTRAS ?= media,test,dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
@@ -30,7 +31,13 @@ check: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-bench: $(STAMP)
+# The benchmark's own extras (load clients, chart, ONNX Runtime); Infinity installs itself into
+# bench/.venv-infinity on first use.
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) install --quiet -e '.[$(EXTRAS),bench,onnx]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m bench $(ARGS)
 
 clean:

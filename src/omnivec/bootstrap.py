@@ -71,6 +71,7 @@ class Container:
 
 
 def load_backends(settings: Settings) -> list[Backend]:
+    """One backend per served model, plus ``settings.replicas - 1`` copies of each (same id)."""
     from omnivec.runtime.backends.loader import load_backend
 
     _apply_torch_threads(settings)
@@ -81,17 +82,22 @@ def load_backends(settings: Settings) -> list[Backend]:
         if model_id.lower() in seen:
             raise ValueError(f"two models are served as {model_id}; name one with --model ID=SOURCE")
         seen.add(model_id.lower())
-        backends.append(
-            load_backend(
-                model_id,
-                source,
-                device=settings.device,
-                offline=settings.offline,
-                trust_remote_code=settings.trust_remote_code,
-                prompt_style=settings.prompt_styles.get(model_id),
-                modalities=_modalities(settings, model_id),
+        for _ in range(settings.replicas):
+            backends.append(
+                load_backend(
+                    model_id,
+                    source,
+                    device=settings.device,
+                    offline=settings.offline,
+                    trust_remote_code=settings.trust_remote_code,
+                    prompt_style=settings.prompt_styles.get(model_id),
+                    modalities=_modalities(settings, model_id),
+                    engine=settings.engine_for(model_id),
+                    cache_dir=settings.data_dir,
+                    threads=settings.torch_threads,
+                    half_precision=settings.half_precision,
+                )
             )
-        )
     return backends
 
 
@@ -103,12 +109,7 @@ def build(
     in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory."""
     if backends is None:
         backends = load_backends(settings)
-    limits = BatchLimits(
-        max_batch_tokens=settings.batching.max_batch_tokens,
-        max_batch_items=settings.batching.max_batch_items,
-        max_wait_s=settings.batching.max_wait_ms / 1000.0,
-        max_queue_items=settings.batching.max_queue_items,
-    )
+    limits = batch_limits(settings)
     runtime = Runtime(backends, limits)
     descriptors = {b.info.model_id: describe(b.info) for b in backends}
     first = backends[0].info.model_id if backends else None
@@ -175,6 +176,17 @@ def part_decoder(settings: Settings, catalogue: ModelCatalogue) -> PartDecoder:
     from omnivec.services.media_parts import MediaPartDecoder
 
     return MediaPartDecoder(catalogue, settings.media)
+
+
+def batch_limits(settings: Settings) -> BatchLimits:
+    b = settings.batching
+    return BatchLimits(
+        max_batch_tokens=b.max_batch_tokens,
+        max_batch_items=b.max_batch_items,
+        max_wait_s=b.max_wait_ms / 1000.0,
+        max_queue_items=b.max_queue_items,
+        pass_overhead_tokens=b.pass_overhead_tokens,
+    )
 
 
 def describe(info: BackendInfo) -> ModelDescriptor:

@@ -25,6 +25,10 @@ from omnivec.types import Modality
 DEFAULT_MODEL = "default"  # the bundled all-MiniLM-L6-v2
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_ALIASES = ("gemini-embedding-001", "gemini-embedding-2", "gemini-embedding-2-preview")
+# How a text model's transformer runs: torch (exact), ONNX Runtime fp32, or ONNX Runtime with
+# int8 weights (faster on CPU, checked to cosine 0.99 of torch at load).
+ENGINES = ("torch", "onnx", "onnx-int8")
+ALL_MODELS = "*"
 
 
 def _default_data_dir() -> Path:
@@ -36,9 +40,23 @@ def _default_data_dir() -> Path:
 class BatchingSettings(BaseModel):
     """The dynamic batcher in front of each model."""
 
-    max_batch_tokens: int = Field(8192, ge=1, description="Padded tokens per forward pass.")
+    # Defaults measured with the benchmark (bench/): on CPU a MiniLM-size forward pass runs at
+    # its best between about 1k and 4k padded tokens and slows past that as activations outgrow
+    # the caches; one pass costs about as much as 50-60 tokens before its first token.
+    max_batch_tokens: int = Field(4096, ge=1, description="Padded tokens per forward pass.")
     max_batch_items: int = Field(128, ge=1, description="Items per forward pass.")
-    max_wait_ms: float = Field(2.0, ge=0, description="How long a lone item waits for company.")
+    pass_overhead_tokens: int = Field(
+        64,
+        ge=0,
+        description="The fixed cost of one forward pass, in tokens' worth of compute. Larger values "
+        "make batches bigger and more ragged (large models, GPUs); smaller, tighter.",
+    )
+    max_wait_ms: float = Field(
+        0.0,
+        ge=0,
+        description="How long a lone item waits for company. Work that arrives while the model is "
+        "busy batches up anyway, so waiting only adds latency unless requests trickle in.",
+    )
     max_queue_items: int = Field(8192, ge=1, description="Queued items before new requests get 429.")
 
 
@@ -156,6 +174,15 @@ class Settings(BaseSettings):
     )
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
     torch_threads: int | None = Field(None, ge=1)
+    half_precision: bool | None = Field(
+        None, description="fp16 weights on CUDA (None: on for CUDA, off elsewhere; CPU always runs fp32)."
+    )
+    replicas: int = Field(
+        1,
+        ge=1,
+        description="Copies of each model, each with its own executor thread and one shared queue. For a "
+        "GPU that one copy of a small model cannot keep busy; on CPU one copy using every core is fastest.",
+    )
     offline: bool = Field(False, description="Never contact a model hub; only local files.")
     trust_remote_code: bool = False
     prompt_styles: dict[str, str] = Field(
@@ -165,6 +192,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Served model id -> the modalities to serve it for; towers not needed are not "
         "loaded (e.g. ['TEXT'] serves EmbeddingGemma 2 as its text backbone alone).",
+    )
+    backend_engine: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Served model id (or {ALL_MODELS!r} for every model) -> engine: {', '.join(ENGINES)}.",
     )
     batching: BatchingSettings = Field(default_factory=BatchingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
@@ -194,6 +225,17 @@ class Settings(BaseSettings):
         if not v:
             raise ValueError("at least one model must be served")
         return v
+
+    @field_validator("backend_engine")
+    @classmethod
+    def _known_engines(cls, v: dict[str, str]) -> dict[str, str]:
+        for model, engine in v.items():
+            if engine not in ENGINES:
+                raise ValueError(f"engine {engine!r} for {model} is not one of {', '.join(ENGINES)}")
+        return v
+
+    def engine_for(self, model_id: str) -> str:
+        return self.backend_engine.get(model_id, self.backend_engine.get(ALL_MODELS, "torch"))
 
     @classmethod
     def settings_customise_sources(
@@ -251,3 +293,8 @@ def _config_file_path() -> Path | None:
 def hub_offline_env() -> bool:
     """Whether the Hugging Face offline switch is set in the environment (read here, not elsewhere)."""
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def child_process_env(extra: dict[str, str]) -> dict[str, str]:
+    """The environment for a child process (a server under benchmark): ours plus ``extra``."""
+    return {**os.environ, **extra}

@@ -37,6 +37,8 @@ def load_settings(args: argparse.Namespace) -> Any:
             overrides[name] = value
     if getattr(args, "aliases", None):
         overrides["aliases"] = _parse_aliases(args.aliases)
+    if getattr(args, "engines", None):
+        overrides["backend_engine"] = _parse_engines(args.engines)
     batching = {
         k: getattr(args, k)
         for k in ("max_batch_tokens", "max_batch_items", "max_wait_ms", "max_queue_items")
@@ -61,6 +63,16 @@ def _parse_aliases(items: list[str]) -> dict[str, str]:
             raise CliError(f"--alias takes NAME=MODEL, got {item!r}")
         aliases[name.strip()] = target.strip()
     return aliases
+
+
+def _parse_engines(items: list[str]) -> dict[str, str]:
+    from omnivec.settings import ALL_MODELS
+
+    engines: dict[str, str] = {}
+    for item in items:
+        model, sep, engine = item.rpartition("=")
+        engines[model.strip() if sep else ALL_MODELS] = engine.strip()
+    return engines
 
 
 def _build_container(settings: Any) -> Any:
@@ -165,6 +177,12 @@ def models(args: argparse.Namespace) -> int:
         )
     _print({"models": rows})
     return 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    from omnivec.benchmark.command import run
+
+    return run(args)
 
 
 def _print(body: Any) -> None:

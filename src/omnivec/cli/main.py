@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from omnivec.benchmark.options import add_arguments as add_bench_arguments
 from omnivec.cli import batch_commands, commands, files_commands
 
 
@@ -26,6 +27,14 @@ def _common_model_flags(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="NAME=MODEL",
         help="Extra model name (repeatable).",
+    )
+    p.add_argument(
+        "--engine",
+        dest="engines",
+        action="append",
+        metavar="[ID=]ENGINE",
+        help="How a text model runs: torch (default), onnx (ONNX Runtime fp32) or onnx-int8 (int8 weights, "
+        "faster on CPU). Without ID=, every model (repeatable). Needs the onnx extra.",
     )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
     p.add_argument("--offline", action="store_true", default=None, help="Never contact a model hub.")
@@ -78,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     files_commands.add_parsers(sub)
     batch_commands.add_parsers(sub)
+
+    bench = sub.add_parser(
+        "bench", help="Benchmark omnivec against the model's forward pass and its peers (needs the bench extra)."
+    )
+    add_bench_arguments(bench)
+    bench.set_defaults(run=commands.bench)
     return parser
 
 

@@ -5,7 +5,12 @@ batches with ``next_batch``. Online work always goes before batch-job work, so a
 delays an online request by at most one forward pass.
 
 Batches are length-bucketed: the oldest waiting item is always taken (no starvation), and it is
-joined by the items closest to it in length, so little of the budget goes to padding.
+joined by the items closest to it in length, so little of the budget goes to padding. A forward
+pass costs a fixed overhead (the weights streamed through the caches, the kernels launched) plus
+its padded tokens, and padding is computed only to be thrown away; so a batch takes the next item
+only while that item costs no more per real token than the batch so far (``worth_adding``). Short
+batches grow quickly to amortise the overhead; grown batches refuse ragged newcomers, which then
+form tighter batches of their own.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class BatchLimits:
     max_batch_items: int
     max_wait_s: float
     max_queue_items: int
+    # The fixed cost of one forward pass, in tokens' worth of compute.
+    pass_overhead_tokens: int = 0
 
 
 class TokenBudgetBatcher:
@@ -71,12 +78,14 @@ class TokenBudgetBatcher:
                 self._lanes[item.priority].append(item)
             self._cv.notify()
 
-    def next_batch(self) -> list[WorkItem] | None:
-        """Block until a batch is ready; ``None`` once closed and drained."""
+    def next_batch(self, idle_timeout: float | None = None) -> list[WorkItem] | None:
+        """Block until a batch is ready; ``None`` once closed and drained; an empty list when
+        ``idle_timeout`` seconds pass with nothing queued."""
         with self._cv:
             while True:
                 while not self._closed and self.depth == 0:
-                    self._cv.wait()
+                    if not self._cv.wait(idle_timeout) and self.depth == 0 and not self._closed:
+                        return []
                 if self._closed and self.depth == 0:
                     return None
                 self._linger()
@@ -121,9 +130,11 @@ class TokenBudgetBatcher:
         costs = [max(1, window[i].prepared.cost) for i in order]
         h = order.index(0)
         lo = hi = h
+        real = costs[h]
         budget, max_items = self.limits.max_batch_tokens, self.limits.max_batch_items
         # Grow the range around the head in length order, always choosing the neighbour that
-        # adds the least padding, while the padded batch stays within the budget.
+        # adds the least padding, while the padded batch stays within the budget and the
+        # newcomer is worth its padding.
         while hi - lo + 1 < max_items:
             size = hi - lo + 1
             left_ok = lo > 0 and costs[hi] * (size + 1) <= budget
@@ -132,10 +143,16 @@ class TokenBudgetBatcher:
                 break
             left_waste = costs[hi] - costs[lo - 1] if left_ok else None
             right_waste = (costs[hi + 1] - costs[hi]) * size if right_ok else None
-            if right_waste is None or (left_waste is not None and left_waste <= right_waste):
+            go_left = right_waste is None or (left_waste is not None and left_waste <= right_waste)
+            newcomer = costs[lo - 1] if go_left else costs[hi + 1]
+            grown_padded = (size + 1) * (costs[hi] if go_left else costs[hi + 1])
+            if not worth_adding(real, size * costs[hi], newcomer, grown_padded, self.limits.pass_overhead_tokens):
+                break
+            if go_left:
                 lo -= 1
             else:
                 hi += 1
+            real += newcomer
         chosen = {order[i] for i in range(lo, hi + 1)}
         batch = [window[i] for i in sorted(chosen)]
         keep = [item for i, item in enumerate(window) if i not in chosen and not item.is_cancelled()]
@@ -143,3 +160,10 @@ class TokenBudgetBatcher:
             lane.popleft()
         lane.extendleft(reversed(keep))
         return batch
+
+
+def worth_adding(real: int, padded: int, cost: int, grown_padded: int, overhead: int) -> bool:
+    """Whether an item of ``cost`` tokens joins a batch of ``real`` tokens padded to ``padded``
+    (``grown_padded`` with it): yes while the padded tokens it adds, per real token it brings, are
+    no more than the batch's own cost per real token, counting the pass's fixed ``overhead``."""
+    return (grown_padded - padded) * real <= cost * (overhead + padded)

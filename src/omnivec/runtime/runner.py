@@ -1,4 +1,6 @@
-"""One executor thread per model: it owns the model and is the only thread that runs it.
+"""One executor thread per model copy: it owns that copy and is the only thread that runs it.
+A model is usually served by one copy; ``replicas`` adds copies that take batches from the same
+queue (on a GPU that one copy of a small model cannot keep busy).
 
 Every submitted item's future resolves: with its vector, with an error when the backend raises
 on it, or with UNAVAILABLE when the runner stops. A batch that fails is retried item by item, so
@@ -12,7 +14,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +25,14 @@ from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.batcher import BatchLimits, TokenBudgetBatcher, WorkItem
 from omnivec.runtime.inputs import PreparedItem
+from omnivec.runtime.memory import release_free_memory
 from omnivec.runtime.observer import BatchReport, RuntimeObserver, notify_batch
 from omnivec.types import Priority
 
 log = get_logger(__name__)
+
+# Quiet time after which a runner hands the memory its batches freed back to the OS.
+IDLE_RELEASE_S = 2.0
 
 
 @dataclass(slots=True)
@@ -43,7 +49,14 @@ class RunnerStats:
 
 class ModelRunner:
     def __init__(
-        self, backend: Backend, limits: BatchLimits, observers: Sequence[RuntimeObserver] = ()
+        self,
+        backend: Backend,
+        limits: BatchLimits,
+        observers: Sequence[RuntimeObserver] = (),
+        *,
+        replicas: Sequence[Backend] = (),
+        on_idle: Callable[[], None] = release_free_memory,
+        idle_s: float = IDLE_RELEASE_S,
     ) -> None:
         self.backend = backend
         self.batcher = TokenBudgetBatcher(limits)
@@ -52,10 +65,18 @@ class ModelRunner:
         self.observers = observers
         self._admitted = 0
         self._admission_lock = threading.Lock()
-        self._forward_started: float | None = None  # monotonic start of the pass on the device
-        self._thread = threading.Thread(
-            target=self._loop, name=f"omnivec-model-{backend.info.model_id}", daemon=True
-        )
+        self._backends = (backend, *replicas)
+        self._stats_lock = threading.Lock()
+        # Monotonic start of the pass each copy has on the device; absent while it is idle.
+        self._forward_started: dict[int, float] = {}
+        self._on_idle = on_idle
+        self._idle_s = idle_s
+        self._threads = [
+            threading.Thread(
+                target=self._loop, args=(copy,), name=f"omnivec-model-{backend.info.model_id}-{copy}", daemon=True
+            )
+            for copy in range(len(self._backends))
+        ]
 
     @property
     def admitted(self) -> int:
@@ -65,11 +86,16 @@ class ModelRunner:
     def forward_running_for(self) -> float:
         """Seconds the current forward pass has been running (0 when idle): a pass that never
         ends (a hung device) is what liveness probes must see."""
-        started = self._forward_started
+        started = min(tuple(self._forward_started.values()), default=None)
         return 0.0 if started is None else time.monotonic() - started
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
+
+    def close_backends(self) -> None:
+        for backend in self._backends:
+            backend.close()
 
     def refuse_queued(self) -> None:
         """Stop taking work and answer everything still queued with UNAVAILABLE; the batch on
@@ -82,8 +108,9 @@ class ModelRunner:
     def stop(self, timeout: float = 30.0) -> None:
         """Refuse what is queued, and let the batch in flight finish."""
         self.refuse_queued()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
 
     @contextlib.contextmanager
     def admit(self, items: int) -> Iterator[None]:
@@ -128,22 +155,28 @@ class ModelRunner:
                 fut.cancel()
             raise
 
-    def _loop(self) -> None:
-        while (batch := self.batcher.next_batch()) is not None:
+    def _loop(self, copy: int) -> None:
+        busy = False  # whether batches ran since the last idle call
+        while (batch := self.batcher.next_batch(self._idle_s if busy else None)) is not None:
+            if not batch:  # quiet for idle_s
+                self._on_idle()
+                busy = False
+                continue
             taken = time.monotonic()
-            self._run_batch(batch, tuple(taken - w.enqueued_at for w in batch))
+            self._run_batch(copy, batch, tuple(taken - w.enqueued_at for w in batch))
+            busy = True
 
     def _run_batch(
-        self, batch: list[WorkItem], queue_waits: tuple[float, ...], *, isolate: bool = True
+        self, copy: int, batch: list[WorkItem], queue_waits: tuple[float, ...], *, isolate: bool = True
     ) -> None:
         try:
-            vectors = self._forward(batch, queue_waits)
+            vectors = self._forward(copy, batch, queue_waits)
         except Exception:
             log.exception("model %s failed on a batch of %d items", self.backend.info.model_id, len(batch))
             if isolate and len(batch) > 1:
                 for w in batch:
                     if not w.is_cancelled():
-                        self._run_batch([w], (), isolate=False)  # its wait is already reported
+                        self._run_batch(copy, [w], (), isolate=False)  # its wait is already reported
                 return
             error = Internal(
                 "The model failed while embedding this request. It has been logged; please retry."
@@ -154,29 +187,31 @@ class ModelRunner:
         for w, vector in zip(batch, vectors, strict=True):
             w.resolve(vector, None)
 
-    def _forward(self, batch: list[WorkItem], queue_waits: tuple[float, ...]) -> np.ndarray:
+    def _forward(self, copy: int, batch: list[WorkItem], queue_waits: tuple[float, ...]) -> np.ndarray:
+        backend = self._backends[copy]
         items = [w.prepared for w in batch]
         tokens = sum(i.cost for i in items)
         padded = max(i.cost for i in items) * len(items)
         started = time.perf_counter()
-        self._forward_started = time.monotonic()
+        self._forward_started[copy] = time.monotonic()
         failed = True
         try:
-            vectors = self.backend.finalize(self.backend.forward(items))
+            vectors = backend.finalize(backend.forward(items))
             if len(vectors) != len(batch):
                 raise RuntimeError(f"backend returned {len(vectors)} vectors for {len(batch)} inputs")
             failed = False
         finally:
-            self._forward_started = None
+            del self._forward_started[copy]
             elapsed = time.perf_counter() - started
-            if failed:
-                self.stats.failed_batches += 1
-            else:
-                self.stats.forward_seconds += elapsed
-                self.stats.batches += 1
-                self.stats.items += len(batch)
-                self.stats.tokens += tokens
-                self.stats.padded_tokens += padded
+            with self._stats_lock:
+                if failed:
+                    self.stats.failed_batches += 1
+                else:
+                    self.stats.forward_seconds += elapsed
+                    self.stats.batches += 1
+                    self.stats.items += len(batch)
+                    self.stats.tokens += tokens
+                    self.stats.padded_tokens += padded
             report = BatchReport(
                 self.backend.info.model_id, len(batch), tokens, padded, elapsed, queue_waits, failed
             )

@@ -18,9 +18,14 @@ from omnivec.types import Priority
 
 class Runtime:
     def __init__(self, backends: Sequence[Backend], limits: BatchLimits) -> None:
+        """Backends sharing a model id are replicas of one model: one runner, one queue."""
         self.observers: list[RuntimeObserver] = []
+        by_model: dict[str, list[Backend]] = {}
+        for backend in backends:
+            by_model.setdefault(backend.info.model_id, []).append(backend)
         self.runners: dict[str, ModelRunner] = {
-            b.info.model_id: ModelRunner(b, limits, self.observers) for b in backends
+            model_id: ModelRunner(first, limits, self.observers, replicas=rest)
+            for model_id, (first, *rest) in by_model.items()
         }
         self._started = False
 
@@ -39,7 +44,7 @@ class Runtime:
         for runner in self.runners.values():
             runner.stop()
         for runner in self.runners.values():
-            runner.backend.close()
+            runner.close_backends()
 
     def stalled(self, threshold_s: float) -> list[str]:
         """Models whose forward pass has been running for longer than ``threshold_s``."""

