@@ -16,6 +16,7 @@ from omnivec.errors import ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.backends.model_dir import LoadRequest, local_directory, peek_model_type
+from omnivec.runtime.memory import release_free_memory
 from omnivec.types import Modality
 
 log = get_logger(__name__)
@@ -105,6 +106,7 @@ def load_backend(
         if cache_dir is None:
             raise ModelLoadError(f"Engine {engine} needs a data directory to keep its exported model in.")
         backend = load_onnx_backend(backend, engine, cache_dir, threads or current_torch_threads())
+        release_free_memory()  # the torch transformer it replaced is gone; so is its memory
     log.info(
         "loaded model %s from %s (%d dims, %d tokens, prompt style %s, device %s)",
         model_id,

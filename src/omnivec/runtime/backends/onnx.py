@@ -14,9 +14,12 @@ next to the torch model and refuse to serve unless cosine similarity reaches 0.9
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+import logging
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
@@ -35,8 +38,11 @@ from omnivec.settings import ENGINES
 log = get_logger(__name__)
 
 MIN_COSINE = {"onnx": 0.9999, "onnx-int8": 0.99}
+# Quantisation aims a little above the threshold the load check enforces: the probe set is small,
+# and other text (and other CPUs' int8 kernels) land a little lower.
+_INT8_BUILD_MARGIN = 0.001
 _OPSET = 17
-_CACHE_VERSION = "1"  # bump when the export or quantisation recipe changes
+_CACHE_VERSION = "2"  # bump when the export or quantisation recipe changes
 
 # Fixed probe texts for the parity check: short and long, prose, code, numbers and a little
 # non-English, so that a transformer that only works on easy text is caught. (Text made only of
@@ -183,7 +189,10 @@ def _export(base: SentenceTransformerBackend, transformer: Any, path: Path) -> N
     config._attn_implementation = "eager"
     tmp = path.with_suffix(".tmp")
     try:
-        with torch.no_grad():
+        # The tracer warns about shape-dependent branches and the legacy exporter about itself;
+        # the parity check at load is what vouches for the result.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 _Encoder(transformer, names).eval(),
                 tuple(torch.from_numpy(batch[k]) for k in names),
@@ -209,25 +218,37 @@ def _quantize(fp32: Path, int8: Path, probe: Callable[[Path], float]) -> None:
     down = _down_projections(onnx.load(str(fp32), load_external_data=False))
     tmp = int8.with_suffix(".tmp")
     for keep in range(len(down) + 1):
-        quantize_dynamic(
-            str(fp32),
-            str(tmp),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=down[:keep],
-            extra_options={"MatMulConstBOnly": True},
-        )
+        with _quiet_root_logger():  # the quantiser logs a generic advice line on every call
+            quantize_dynamic(
+                str(fp32),
+                str(tmp),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+                nodes_to_exclude=down[:keep],
+                extra_options={"MatMulConstBOnly": True},
+            )
         worst = probe(tmp)
-        if worst >= MIN_COSINE["onnx-int8"]:
+        if worst >= MIN_COSINE["onnx-int8"] + _INT8_BUILD_MARGIN:
             log.info("int8: %d down-projection(s) kept in fp32, worst probe cosine %.5f", keep, worst)
             tmp.replace(int8)
             return
     tmp.unlink(missing_ok=True)
     raise ModelLoadError(
-        f"int8 quantisation cannot keep cosine {MIN_COSINE['onnx-int8']} on the probe set for this model; "
+        f"int8 quantisation cannot keep cosine {MIN_COSINE['onnx-int8']} (with margin) on the probe set; "
         "serve it with engine onnx or torch."
     )
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def _down_projections(model: Any) -> list[str]:
