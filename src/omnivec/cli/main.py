@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch_commands.add_parsers(sub)
 
     bench = sub.add_parser(
-        "bench", help="Benchmark omnivec against the model's forward pass and its peers (needs the bench extra)."
+        "bench",
+        help="Benchmark omnivec against the model's forward pass and its peers (needs the bench extra).",
     )
     add_bench_arguments(bench)
     bench.set_defaults(run=commands.bench)

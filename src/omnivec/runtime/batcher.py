@@ -146,7 +146,9 @@ class TokenBudgetBatcher:
             go_left = right_waste is None or (left_waste is not None and left_waste <= right_waste)
             newcomer = costs[lo - 1] if go_left else costs[hi + 1]
             grown_padded = (size + 1) * (costs[hi] if go_left else costs[hi + 1])
-            if not worth_adding(real, size * costs[hi], newcomer, grown_padded, self.limits.pass_overhead_tokens):
+            if not worth_adding(
+                real, size * costs[hi], newcomer, grown_padded, self.limits.pass_overhead_tokens
+            ):
                 break
             if go_left:
                 lo -= 1

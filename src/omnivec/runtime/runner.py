@@ -73,7 +73,10 @@ class ModelRunner:
         self._idle_s = idle_s
         self._threads = [
             threading.Thread(
-                target=self._loop, args=(copy,), name=f"omnivec-model-{backend.info.model_id}-{copy}", daemon=True
+                target=self._loop,
+                args=(copy,),
+                name=f"omnivec-model-{backend.info.model_id}-{copy}",
+                daemon=True,
             )
             for copy in range(len(self._backends))
         ]

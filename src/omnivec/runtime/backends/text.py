@@ -104,7 +104,11 @@ class SentenceTransformerBackend:
                 if not auto_truncate:
                     raise InputTooLong(index, n, limit)
                 cut = self.tokenizer(
-                    [texts[index]], truncation=True, max_length=limit, return_attention_mask=False, verbose=False
+                    [texts[index]],
+                    truncation=True,
+                    max_length=limit,
+                    return_attention_mask=False,
+                    verbose=False,
                 )
                 tokens, truncated = token_ids(cut, 0), True
                 n = len(tokens)
