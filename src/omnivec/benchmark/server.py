@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import threading
@@ -43,7 +42,7 @@ class ManagedServer:
         self.base_url = f"http://127.0.0.1:{port}"
         self.ready_path = ready_path
         self.log_path = log_path
-        self.env = dict(os.environ if env is None else env)
+        self.env = dict(env) if env is not None else None  # None: the child inherits ours
         self._process: subprocess.Popen[bytes] | None = None
 
     @property

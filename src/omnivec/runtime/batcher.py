@@ -46,8 +46,8 @@ class BatchLimits:
     max_batch_items: int
     max_wait_s: float
     max_queue_items: int
-    # The fixed cost of one forward pass, in tokens' worth of compute.
-    pass_overhead_tokens: int = 0
+    # The fixed cost of one forward pass, in tokens' worth of compute (see BatchingSettings).
+    pass_overhead_tokens: int = 64
 
 
 class TokenBudgetBatcher:
