@@ -259,7 +259,8 @@ def _feed_forward_projections(model: Any) -> tuple[list[str], list[str]]:
     feed-forward down-projection) and the reverse (its up-projection), in graph order; square
     weights (attention) are neither."""
     shapes = {i.name: tuple(i.dims) for i in model.graph.initializer}
-    down, up = [], []
+    down: list[str] = []
+    up: list[str] = []
     for node in model.graph.node:
         shape = shapes.get(node.input[1]) if node.op_type == "MatMul" and len(node.input) == 2 else None
         if shape is not None and len(shape) == 2 and shape[0] != shape[1]:
