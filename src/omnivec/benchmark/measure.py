@@ -99,6 +99,7 @@ class Memory:
     idle_start: int = 0  # after start-up, before any request
     peak: int = 0
     idle_end: int = 0  # after all load, once quiet
+    idle_end_anonymous: int | None = None  # of which the process's own pages (not library code)
     soak_samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds into soak, rss)
 
     @property
@@ -120,6 +121,9 @@ class Memory:
             "idle_start_mib": round(self.idle_start / mib, 1),
             "peak_mib": round(self.peak / mib, 1),
             "idle_end_mib": round(self.idle_end / mib, 1),
+            "idle_end_anonymous_mib": round(self.idle_end_anonymous / mib, 1)
+            if self.idle_end_anonymous
+            else None,
             "soak_seconds": round(self.soak_samples[-1][0], 1) if self.soak_samples else 0,
             "soak_min_mib": round(min(rss) / mib, 1) if rss else None,
             "soak_max_mib": round(max(rss) / mib, 1) if rss else None,

@@ -23,7 +23,7 @@ from omnivec.benchmark.corpus import Corpus, build_corpus
 from omnivec.benchmark.infinity import SERVED_NAME, InfinityUnavailable, ensure_installed, infinity_server
 from omnivec.benchmark.load import chunks, latencies_ms, run_jobs
 from omnivec.benchmark.machine import describe_machine
-from omnivec.benchmark.measure import Latency, Memory, Throughput
+from omnivec.benchmark.measure import Latency, Memory, Throughput, percentile
 from omnivec.benchmark.options import BenchOptions
 from omnivec.benchmark.server import ManagedServer, RssSampler, ServerFailed, free_port
 from omnivec.bootstrap import batch_limits, load_backends
@@ -187,7 +187,7 @@ class Bench:
 
         def record(samples: list[float], cpu: float) -> None:
             row.rounds.append(samples)
-            self._log(f"  {label}: p50 {row.percentile(50):.1f} ms")
+            self._log(f"  {label}: p50 {percentile(samples, 50):.1f} ms")
 
         self._runs.append(_Run(measure, record, time.process_time))
 
@@ -244,8 +244,8 @@ class Bench:
             return
         stack.callback(int8.close)
         items = reference.prepare_texts(int8, corpus.texts)
-        r.parity[INT8_ENGINE] = _cosine_stats(fp32, int8, items)
         batches = reference.token_budget_batches(items, batch_limits(settings))
+        r.parity[INT8_ENGINE] = _cosine_stats(fp32, int8, batches)
         self._throughput(
             work,
             "int8/forward",
@@ -372,6 +372,7 @@ class Bench:
             # Quiet long enough for the server to hand freed memory back, then call it idle.
             await asyncio.sleep(4.0)
             memory.idle_end = server.rss()
+            memory.idle_end_anonymous = server.anonymous_rss()
             memory.peak = max(sampler.peak, server.peak_rss() or 0, memory.idle_end)
 
     def _log(self, message: str) -> None:
@@ -407,9 +408,9 @@ def _clients(n: int) -> str:
     return f"{n} client{'s' if n > 1 else ''}"
 
 
-def _cosine_stats(reference_backend: Backend, other: Backend, items: Sequence[Any]) -> dict[str, float]:
-    """How close ``other``'s vectors are to the reference's on the benchmark corpus."""
-    batches = [list(items[i : i + 64]) for i in range(0, len(items), 64)]
+def _cosine_stats(reference_backend: Backend, other: Backend, batches: Sequence[Any]) -> dict[str, float]:
+    """How close ``other``'s vectors are to the reference's on the benchmark corpus, in batches
+    formed as the server forms them (int8 quantises activations per batch)."""
     a = np.concatenate([reference_backend.finalize(reference_backend.forward(b)) for b in batches])
     b = np.concatenate([other.finalize(other.forward(b)) for b in batches])
     cos = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))

@@ -81,10 +81,18 @@ class ManagedServer:
 
     def peak_rss(self) -> int | None:
         """The kernel's high-water mark of resident memory (Linux), or None elsewhere."""
+        return self._proc_status("VmHWM")
+
+    def anonymous_rss(self) -> int | None:
+        """Resident memory that is the process's own (heap, weights), without the pages of
+        shared libraries it has mapped (Linux), or None elsewhere."""
+        return self._proc_status("RssAnon")
+
+    def _proc_status(self, field: str) -> int | None:
         try:
             with open(f"/proc/{self.pid}/status", encoding="ascii") as f:
                 for line in f:
-                    if line.startswith("VmHWM:"):
+                    if line.startswith(field + ":"):
                         return int(line.split()[1]) * 1024
         except OSError:
             return None
