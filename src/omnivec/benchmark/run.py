@@ -198,13 +198,7 @@ class Bench:
         server = await stack.enter_async_context(self._omnivec_server("omnivec", None))
         http = GeminiRestClient(server.base_url, model_id, max(o.concurrency))
         stack.push_async_callback(http.aclose)
-        for name, texts in work.texts.items():
-            jobs = [http.batch_body(c) for c in chunks(texts, o.batch_size)]
-            for c in o.concurrency if name == "paragraphs" else (4,):
-                label = f"omnivec HTTP, {_clients(c)}"
-                self._throughput(
-                    work, f"omnivec/{name}/c{c}", label, name, _load(jobs, c, http.batch), server.cpu_seconds
-                )
+        self._http_rows(work, "omnivec", "omnivec HTTP", http, server)
         self._warmups.append(lambda: http.batch(http.batch_body(corpus.texts[:8])))
         if o.sdk:
             sdk = GeminiSdkClient(server.base_url, model_id)
@@ -293,19 +287,26 @@ class Bench:
         await stack.enter_async_context(self._watch_memory(server, "infinity"))
         client = OpenAIEmbeddingsClient(server.base_url, SERVED_NAME, max(o.concurrency))
         stack.push_async_callback(client.aclose)
-        for name, texts in work.texts.items():
-            jobs = [client.batch_body(c) for c in chunks(texts, o.batch_size)]
-            for c in o.concurrency if name == "paragraphs" else (4,):
-                label = f"Infinity HTTP, {_clients(c)}"
-                self._throughput(
-                    work,
-                    f"infinity/{name}/c{c}",
-                    label,
-                    name,
-                    _load(jobs, c, client.batch),
-                    server.cpu_seconds,
-                )
+        self._http_rows(work, "infinity", "Infinity HTTP", client, server)
         self._warmups.append(lambda: client.batch(client.batch_body(work.texts["paragraphs"][:8])))
+
+    def _http_rows(
+        self,
+        work: _Workloads,
+        key: str,
+        label: str,
+        client: GeminiRestClient | OpenAIEmbeddingsClient,
+        server: ManagedServer,
+    ) -> None:
+        """Batch requests of ``batch_size`` texts: every concurrency on the paragraphs, four
+        clients on the long passages."""
+        for name, texts in work.texts.items():
+            jobs = [client.batch_body(c) for c in chunks(texts, self.options.batch_size)]
+            for c in self.options.concurrency if name == "paragraphs" else (4,):
+                measure = _load(jobs, c, client.batch)
+                self._throughput(
+                    work, f"{key}/{name}/c{c}", f"{label}, {_clients(c)}", name, measure, server.cpu_seconds
+                )
 
     def _add_latency(self, backend: Backend, http: GeminiRestClient, corpus: Corpus) -> None:
         short_items = reference.prepare_texts(backend, corpus.short_texts)
