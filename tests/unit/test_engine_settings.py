@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+import torch
 from pydantic import ValidationError
 
+from omnivec.bootstrap import build, load_backends
 from omnivec.cli.commands import load_settings
 from omnivec.cli.main import build_parser
+from omnivec.runtime.backends.text import accelerator_model_kwargs
 from omnivec.settings import Settings
 
 
@@ -32,3 +37,24 @@ def test_batching_defaults_do_not_linger() -> None:
     b = Settings.load().batching
     assert b.max_wait_ms == 0.0
     assert b.max_batch_tokens == 4096
+
+
+def test_cuda_loads_fp16_with_fused_attention_and_cpu_keeps_the_checkpoint_dtype() -> None:
+    cuda = torch.device("cuda")
+    assert accelerator_model_kwargs(torch.device("cpu"), None) == {}
+    assert accelerator_model_kwargs(torch.device("cpu"), True) == {}
+    assert accelerator_model_kwargs(cuda, None) == {"attn_implementation": "sdpa", "dtype": torch.float16}
+    assert accelerator_model_kwargs(cuda, False) == {"attn_implementation": "sdpa"}
+
+
+def test_replicas_are_copies_of_one_model_behind_one_queue(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(models=["fake:8"], replicas=3)
+    backends = load_backends(settings)
+    assert [b.info.model_id for b in backends] == ["fake"] * 3
+    assert len({id(b) for b in backends}) == 3
+    container = build(settings, backends)
+    try:
+        assert list(container.runtime.runners) == ["fake"]
+        assert [m.name for m in container.catalogue.list() if m.alias_of is None] == ["fake"]
+    finally:
+        container.stores.close()

@@ -122,6 +122,8 @@ class SentenceTransformerBackend:
         features["modality"] = "text"
         with torch.inference_mode(), _on_stream(self._stream):
             out = self.model(features)["sentence_embedding"]
+        if self._stream is not None:
+            self._stream.synchronize()  # finalize copies to the host outside this stream
         return out
 
     def finalize(self, output: Any) -> np.ndarray:
