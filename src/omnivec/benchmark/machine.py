@@ -11,6 +11,7 @@ def describe_machine(torch_threads: int | None) -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     return {
         "cpu": _cpu_model(),
+        "cpu_features": _cpu_features(),
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "torch_threads": torch_threads,
@@ -22,6 +23,22 @@ def describe_machine(torch_threads: int | None) -> dict[str, Any]:
 
 def load_average() -> float:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+
+
+# Instruction sets that decide CPU inference speed (int8 needs VNNI to be fast).
+_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def _cpu_features() -> list[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [name for name in _FEATURES if name in flags]
+    except OSError:
+        pass
+    return []
 
 
 def _cpu_model() -> str:

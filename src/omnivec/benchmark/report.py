@@ -77,7 +77,8 @@ def render_text(r: RunResults) -> str:
     tokens = r.corpus.get("tokens", {})
     lines = [
         f"omnivec benchmark: {r.model_id}, profile {o.profile}, {o.rounds} round(s), best round shown",
-        f"machine: {m['cpu']}, {m['usable_cores']} usable cores, torch threads {m['torch_threads']}, "
+        f"machine: {m['cpu']} ({' '.join(m['cpu_features']) or 'no AVX2'}), "
+        f"{m['usable_cores']} usable cores, torch threads {m['torch_threads']}, "
         f"load average {m['load_average_at_start'][0]} at start",
         f"corpus: {r.corpus['paragraphs']} paragraphs ({tokens.get('paragraphs', 0):,} tokens), "
         f"{r.corpus['long_passages']} long passages ({tokens.get('long', 0):,} tokens); "
