@@ -128,7 +128,19 @@ class Memory:
             "soak_min_mib": round(min(rss) / mib, 1) if rss else None,
             "soak_max_mib": round(max(rss) / mib, 1) if rss else None,
             "soak_drift": round(drift, 4) if drift is not None else None,
+            # one sample per second: (seconds, MiB)
+            "soak_series": [(round(t), round(r / mib, 1)) for t, r in _per_second(self.soak_samples)],
         }
+
+
+def _per_second(samples: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    seen: set[int] = set()
+    out = []
+    for t, rss in samples:
+        if int(t) not in seen:
+            seen.add(int(t))
+            out.append((t, rss))
+    return out
 
 
 def percentile(values: list[float], q: float) -> float:
