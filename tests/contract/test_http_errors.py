@@ -89,6 +89,19 @@ def test_auto_truncate_false_refuses_long_input(http: httpx.Client) -> None:
     assert ok.status_code == 200
 
 
+@pytest.mark.parametrize("path", ["embedContent", "batchEmbedContents"])
+def test_top_level_auto_truncate_false_is_honoured(http: httpx.Client, path: str) -> None:
+    """Vertex documents ``autoTruncate`` at the top level of the request: never cut silently
+    what the caller asked not to cut; the config, when it says, wins."""
+    request = {"content": {"parts": [{"text": "word " * 3000}]}, "autoTruncate": False}
+    body = {"requests": [request]} if path == "batchEmbedContents" else request
+    r = http.post(f"/v1beta/models/fake:{path}", json=body)
+    assert r.status_code == 400, r.text
+    assert "autoTruncate" in r.json()["error"]["message"]
+    request["embedContentConfig"] = {"autoTruncate": True}
+    assert http.post(f"/v1beta/models/fake:{path}", json=body).status_code == 200
+
+
 def test_request_id_header_and_no_version_prefix(http: httpx.Client) -> None:
     r = http.get("/models/fake", headers={"x-request-id": "abc-123"})
     assert r.status_code == 200 and r.headers["x-request-id"] == "abc-123"

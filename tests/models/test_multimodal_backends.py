@@ -259,3 +259,36 @@ def test_empty_document_is_a_client_error(tiny_backend: Callable[..., Backend]) 
     for name in ("clip", "eg2"):
         with pytest.raises(InvalidArgument, match="nothing to embed"):
             tiny_backend(name).prepare([ModelInput((empty,))], auto_truncate=True)
+
+
+class _BlankDocuments:
+    """Hands every media part over as a PDF whose only page is blank, as the media layer would
+    for a scanned page with no text layer."""
+
+    async def decode(
+        self, part: object, model: object, field: str, owner: str, tally: object = None
+    ) -> list[object]:
+        return [DecodedDocument((DocumentPage("  "),), "blank")]
+
+
+async def test_backend_refusal_names_the_request_it_came_from(mm_runtime: Runtime) -> None:
+    """Requests run in groups by autoTruncate, and the backend counts within its group; the
+    client must still be told its own request index, as a field violation."""
+    from omnivec.bootstrap import describe
+    from omnivec.services.catalogue import ModelCatalogue
+    from omnivec.services.embeddings import EmbeddingService
+    from omnivec.types import BlobPart, EmbedInput, EmbedOptions, TextPart
+
+    catalogue = ModelCatalogue({"eg2": describe(mm_runtime.info("eg2"))}, {})
+    service = EmbeddingService(mm_runtime, catalogue, decoder=_BlankDocuments())
+    strict = EmbedOptions(auto_truncate=False)
+    inputs = [
+        EmbedInput((TextPart("kept"),)),
+        EmbedInput((TextPart("strict"),), strict),
+        EmbedInput((BlobPart("application/pdf", b"%PDF"),), strict),
+    ]
+    with pytest.raises(InvalidArgument) as refused:
+        await service.embed("eg2", inputs)
+    [violation] = refused.value.violations
+    assert violation.field == "requests[2].content"
+    assert "nothing to embed" in violation.description

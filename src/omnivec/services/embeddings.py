@@ -12,7 +12,7 @@ import numpy as np
 
 from omnivec.errors import InvalidArgument
 from omnivec.media.limits import MediaTally
-from omnivec.runtime.backends.base import InputTooLong
+from omnivec.runtime.backends.base import InputError
 from omnivec.runtime.inputs import ModelInput
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.catalogue import ModelCatalogue
@@ -133,13 +133,10 @@ class EmbeddingService:
                     auto_truncate=auto_truncate,
                     priority=priority,
                 )
-            except InputTooLong as exc:
+            except InputError as exc:
+                # The backend counts within this call; the client counts within its request.
                 where = _field(field_prefix, indices[exc.index]) + "content"
-                raise InvalidArgument.at(
-                    where,
-                    f"the input has {exc.tokens} tokens, more than the {exc.limit} that model "
-                    f"{descriptor.name} takes; shorten it or set autoTruncate to true",
-                ) from None
+                raise InvalidArgument.at(where, exc.description) from None
             for i, item in zip(indices, encoded, strict=True):
                 results[i] = Embedding(
                     values=cut(np.asarray(item.vector), inputs[i].options.output_dimensionality),

@@ -65,6 +65,8 @@ class EmbedContentRequestSchema(WireModel):
     task_type: TaskTypeField = None
     title: Utf8Str | None = None
     output_dimensionality: Int32 | None = None
+    # Vertex documents autoTruncate at the top level of the request too; it is honoured there.
+    auto_truncate: bool | None = None
     embed_content_config: EmbedContentConfigSchema | None = None
 
     def to_domain(self) -> EmbedInput:
@@ -78,7 +80,9 @@ class EmbedContentRequestSchema(WireModel):
                 if config.output_dimensionality is not None
                 else self.output_dimensionality
             ),
-            auto_truncate=True if config.auto_truncate is None else config.auto_truncate,
+            auto_truncate=next(
+                (v for v in (config.auto_truncate, self.auto_truncate) if v is not None), True
+            ),
         )
         return EmbedInput(tuple(p.to_domain() for p in self.content.parts), options)
 

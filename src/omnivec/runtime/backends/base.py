@@ -6,7 +6,8 @@ the model's own executor thread. Only ``forward`` touches the device.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,23 +39,55 @@ class BackendInfo:
     audio_sample_rate: int | None = None
 
 
-class InputTooLong(InvalidArgument):
+class InputError(InvalidArgument):
+    """One input of a ``prepare`` call cannot be embedded. ``index`` is its position in that
+    call, ``description`` says why (for the client, without the position): the caller maps the
+    index back to the request's own field (``requests[i].content``)."""
+
+    def __init__(self, index: int, description: str) -> None:
+        super().__init__(f"Input {index}: {description}")
+        self.index = index
+        self.description = description
+
+
+class InputTooLong(InputError):
     """Raised by ``prepare`` when ``auto_truncate`` is off and an input exceeds the token limit."""
 
     def __init__(self, index: int, tokens: int, limit: int) -> None:
         super().__init__(
-            f"Input {index} has {tokens} tokens, more than the model's limit of {limit}; "
-            "shorten it or set autoTruncate to true."
+            index,
+            f"the input has {tokens} tokens, more than the model's limit of {limit}; "
+            "shorten it or set autoTruncate to true",
         )
-        self.index = index
         self.tokens = tokens
         self.limit = limit
+
+
+@contextlib.contextmanager
+def preparing(index: int) -> Iterator[None]:
+    """Around the CPU step of input ``index``: a refusal raised without its position (by a
+    media helper, say) becomes an ``InputError`` that carries it."""
+    try:
+        yield
+    except InputError:
+        raise
+    except InvalidArgument as exc:
+        raise InputError(index, exc.message) from None
 
 
 class Backend(Protocol):
     info: BackendInfo
 
-    def prepare(self, inputs: Sequence[ModelInput], *, auto_truncate: bool) -> list[PreparedItem]: ...
+    def prepare(self, inputs: Sequence[ModelInput], *, auto_truncate: bool) -> list[PreparedItem]:
+        """The CPU step, one ``PreparedItem`` per input, in order.
+
+        Thread-safe by contract: several worker threads call it at once on one backend, with
+        different ``auto_truncate`` settings, so it must not switch shared state (a fast
+        tokenizer's truncation setting, say) per call. An input that cannot be embedded raises
+        an ``InputError`` carrying its index (``InputTooLong`` when it is over the token limit and
+        ``auto_truncate`` is off: never cut silently).
+        """
+        ...
 
     def forward(self, items: Sequence[PreparedItem]) -> Any: ...
 

@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from omnivec.errors import InvalidArgument
 from omnivec.media.types import DecodedAudio, DecodedDocument, DecodedImage, DecodedVideo
-from omnivec.runtime.backends.base import BackendInfo, InputTooLong
+from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong, preparing
 from omnivec.runtime.backends.media_parts import (
     audio_at,
     audio_windows,
@@ -136,7 +135,11 @@ class DualEncoderBackend:
 
     # --- CPU step -------------------------------------------------------------------------
     def prepare(self, inputs: Sequence[ModelInput], *, auto_truncate: bool) -> list[PreparedItem]:
-        return [self._prepare_one(index, item, auto_truncate) for index, item in enumerate(inputs)]
+        prepared = []
+        for index, item in enumerate(inputs):
+            with preparing(index):
+                prepared.append(self._prepare_one(index, item, auto_truncate))
+        return prepared
 
     def _prepare_one(self, index: int, item: ModelInput, auto_truncate: bool) -> PreparedItem:
         check_modalities(self.info.model_id, index, item.parts, self.info.modalities)
@@ -155,7 +158,7 @@ class DualEncoderBackend:
                 tokens[modality] = tokens.get(modality, 0) + n
                 truncated |= cut
         if not segments:
-            raise InvalidArgument(f"Input {index} has nothing to embed (no text, and no pages with content).")
+            raise InputError(index, "nothing to embed (no text, and no pages with content)")
         cost = sum(self._sequence_length(s) for s in segments)
         total = sum(tokens.values())
         return PreparedItem(cost, total, segments, truncated, tokens)

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from omnivec.errors import InvalidArgument, ModelLoadError
+from omnivec.errors import ModelLoadError
 from omnivec.media.types import DecodedDocument, DecodedImage
-from omnivec.runtime.backends.base import BackendInfo, InputTooLong
+from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong, preparing
 from omnivec.runtime.backends.media_parts import check_modalities, document_pieces, l2_normalised, rgb
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality
@@ -137,7 +137,11 @@ class InterleavedBackend:
 
     # --- CPU step -------------------------------------------------------------------------
     def prepare(self, inputs: Sequence[ModelInput], *, auto_truncate: bool) -> list[PreparedItem]:
-        return [self._prepare_one(index, item, auto_truncate) for index, item in enumerate(inputs)]
+        prepared = []
+        for index, item in enumerate(inputs):
+            with preparing(index):
+                prepared.append(self._prepare_one(index, item, auto_truncate))
+        return prepared
 
     def _prepare_one(self, index: int, item: ModelInput, auto_truncate: bool) -> PreparedItem:
         check_modalities(self.info.model_id, index, item.parts, self.info.modalities)
@@ -153,7 +157,7 @@ class InterleavedBackend:
             else:
                 elements.extend(self.media_elements(part, index))
         if not elements:
-            raise InvalidArgument(f"Input {index} has nothing to embed (no text, and no pages with content).")
+            raise InputError(index, "nothing to embed (no text, and no pages with content)")
         sequence = self._sequence(elements, instruction)
         limit = self.info.max_tokens
         truncated = False
@@ -252,10 +256,11 @@ class InterleavedBackend:
         sequence = self._sequence(elements, instruction)
         if len(sequence.input_ids) > limit:
             media = sum(len(r.ids) for r in sequence.runs)
-            raise InvalidArgument(
-                f"Input {index}: its media alone need {media} tokens, and the whole content "
+            raise InputError(
+                index,
+                f"its media alone need {media} tokens, and the whole content "
                 f"{len(sequence.input_ids)}, more than the {limit} model {self.info.model_id} takes; "
-                "send fewer or shorter media per content."
+                "send fewer or shorter media per content",
             )
         return elements, sequence
 

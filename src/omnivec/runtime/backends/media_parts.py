@@ -17,6 +17,7 @@ import numpy as np
 
 from omnivec.errors import InvalidArgument
 from omnivec.media.types import DecodedAudio, DecodedDocument, DecodedImage, DecodedVideo
+from omnivec.runtime.backends.base import InputError
 from omnivec.types import Modality
 
 _NAMES = {
@@ -37,8 +38,8 @@ def part_modality(part: object) -> Modality:
     raise TypeError(f"not a decoded part: {type(part).__name__}")
 
 
-def unsupported(model_id: str, index: int, modality: Modality) -> InvalidArgument:
-    return InvalidArgument(f"Input {index}: model {model_id} does not take {_NAMES[modality]}.")
+def unsupported(model_id: str, index: int, modality: Modality) -> InputError:
+    return InputError(index, f"model {model_id} does not take {_NAMES[modality]}")
 
 
 def check_modalities(

@@ -17,8 +17,8 @@ import torch
 
 from omnivec.errors import InvalidArgument
 from omnivec.logging import get_logger
-from omnivec.runtime.backends.base import BackendInfo, InputTooLong
-from omnivec.runtime.backends.tokens import PaddingRule, pad_batch, token_ids
+from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong
+from omnivec.runtime.backends.tokens import PaddingRule, TokenCut, pad_batch, token_ids
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality
 
@@ -34,6 +34,11 @@ class SentenceTransformerBackend:
         self.device = device
         self.tokenizer = model.tokenizer
         self.padding = PaddingRule.of(self.tokenizer)
+        self.cut = TokenCut.of(self.tokenizer)
+        # A fast tokenizer keeps its truncation setting as shared, mutable state, and every call
+        # that names a different setting rewrites it. ``prepare`` only ever asks for none; this
+        # first call settles that before any worker thread runs, so no call writes it again.
+        self.tokenizer("", truncation=False, verbose=False)
         # On a GPU each replica queues its kernels on its own stream, so replicas overlap.
         self._stream = torch.cuda.Stream(device) if device.type == "cuda" else None
 
@@ -87,11 +92,12 @@ class SentenceTransformerBackend:
         texts = []
         for index, item in enumerate(inputs):
             if not item.is_text_only:
-                raise InvalidArgument(f"Input {index}: model {self.info.model_id} takes only text.")
+                raise InputError(index, f"model {self.info.model_id} takes only text")
             texts.append(item.text())
         limit = self.info.max_tokens
-        # Tokenise without truncation first so an over-long input is seen, not silently cut.
-        # No attention mask here: unpadded, it is all ones; padding writes it.
+        # Always tokenised without truncation, and cut here: an over-long input is seen (never
+        # silently cut), and the shared tokenizer is never switched between settings by
+        # concurrent callers. No attention mask: unpadded, it is all ones; padding writes it.
         encoded = self.tokenizer(
             texts, truncation=False, add_special_tokens=True, return_attention_mask=False, verbose=False
         )
@@ -103,14 +109,7 @@ class SentenceTransformerBackend:
             if n > limit:
                 if not auto_truncate:
                     raise InputTooLong(index, n, limit)
-                cut = self.tokenizer(
-                    [texts[index]],
-                    truncation=True,
-                    max_length=limit,
-                    return_attention_mask=False,
-                    verbose=False,
-                )
-                tokens, truncated = token_ids(cut, 0), True
+                tokens, truncated = self.cut(tokens, limit), True
                 n = len(tokens)
             prepared.append(PreparedItem(n, n, tokens, truncated, {Modality.TEXT: n}))
         return prepared

@@ -41,6 +41,44 @@ class PaddingRule:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TokenCut:
+    """Cuts an over-long tokenised input to a limit as the tokenizer's own truncation would:
+    content tokens go from the truncation side, the special tokens around them stay.
+
+    Cutting ids that were tokenised once, without truncation, is what keeps ``prepare`` free of
+    the fast tokenizer's shared truncation state (and the input is tokenised only once).
+    """
+
+    prefix: int  # special tokens before the content ([CLS], <s>, BOS)
+    suffix: int  # special tokens after it ([SEP], </s>, EOS)
+    left: bool  # truncation_side == "left": the end of the text is kept
+
+    @staticmethod
+    def of(tokenizer: Any) -> TokenCut:
+        probe = "hello world"
+        full = list(tokenizer(probe, add_special_tokens=True, verbose=False)["input_ids"])
+        plain = list(tokenizer(probe, add_special_tokens=False, verbose=False)["input_ids"])
+        left = getattr(tokenizer, "truncation_side", "right") == "left"
+        for start in range(len(full) - len(plain) + 1):
+            if plain and full[start : start + len(plain)] == plain:
+                return TokenCut(start, len(full) - start - len(plain), left)
+        return TokenCut(0, 0, left)  # no recognisable layout: cut the sequence as it is
+
+    def __call__(self, tokens: TokenIds, limit: int) -> TokenIds:
+        n = len(tokens)
+        keep = max(limit - self.prefix - self.suffix, 0)
+        head = np.arange(self.prefix)
+        tail = np.arange(n - self.suffix, n)
+        body_start = n - self.suffix - keep if self.left else self.prefix
+        body = np.arange(body_start, body_start + keep)
+        index = np.concatenate([head, body, tail])
+        return TokenIds(
+            tokens.input_ids[index],
+            tokens.token_type_ids[index] if tokens.token_type_ids is not None else None,
+        )
+
+
 def token_ids(encoded: Any, index: int) -> TokenIds:
     """Item ``index`` of a tokenizer's (unpadded) batch output."""
     types = encoded.get("token_type_ids")

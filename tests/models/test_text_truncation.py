@@ -1,0 +1,86 @@
+"""The text backend's truncation: the same cut as the tokenizer's own, and ``autoTruncate: false``
+honoured by every caller even while others ask for truncation on the same model at once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from omnivec.runtime.backends.base import InputTooLong
+from omnivec.runtime.backends.loader import load_backend
+from omnivec.runtime.backends.text import SentenceTransformerBackend
+from omnivec.runtime.inputs import ModelInput
+from tests.support import tiny_text_models
+
+LONG = " ".join(["the cat sat on the mat"] * 30)  # far over the tiny models' 48 tokens
+
+
+def _text_backend(directory: Path) -> SentenceTransformerBackend:
+    backend = load_backend("tiny", str(directory), device="cpu", offline=True)
+    assert isinstance(backend, SentenceTransformerBackend)
+    return backend
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        tiny_text_models.build_bert_mean,
+        tiny_text_models.build_xlmr_cls,
+        tiny_text_models.build_qwen3_lasttoken,
+    ],
+)
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_cut_equals_the_tokenizers_own_truncation(
+    tmp_path: Path, builder: Callable[[Path], Path], side: str
+) -> None:
+    backend = _text_backend(builder(tmp_path))
+    backend.tokenizer.truncation_side = side
+    backend.cut = type(backend.cut).of(backend.tokenizer)
+    limit = backend.info.max_tokens
+    [item] = backend.prepare([ModelInput((LONG,))], auto_truncate=True)
+    assert item.truncated and item.token_count == limit == len(item.payload)
+    # A separate tokenizer, so the one under test keeps its own settings.
+    from transformers import AutoTokenizer
+
+    reference = AutoTokenizer.from_pretrained(backend.tokenizer.name_or_path, truncation_side=side)
+    expected = reference(LONG, truncation=True, max_length=limit)["input_ids"]
+    assert item.payload.input_ids.tolist() == list(expected)
+
+
+def test_auto_truncate_false_is_never_ignored_under_concurrency(tmp_path: Path) -> None:
+    """Half the threads refuse to truncate, half truncate, on one shared backend: every strict
+    call must be refused (the input is over the limit), none cut silently."""
+    backend = _text_backend(tiny_text_models.build_bert_mean(tmp_path))
+    item = ModelInput((LONG,))
+    full = len(backend.tokenizer(LONG)["input_ids"])
+    rounds, threads = 150, 4
+    start = threading.Barrier(threads)
+    silently_cut: list[int] = []
+    refused: list[InputTooLong] = []
+    truncated_counts: list[int] = []
+
+    def strict() -> None:
+        start.wait()
+        for _ in range(rounds):
+            try:
+                silently_cut.append(backend.prepare([item], auto_truncate=False)[0].token_count)
+            except InputTooLong as exc:
+                refused.append(exc)
+
+    def lax() -> None:
+        start.wait()
+        for _ in range(rounds):
+            truncated_counts.append(backend.prepare([item], auto_truncate=True)[0].token_count)
+
+    workers = [threading.Thread(target=f) for f in (strict, lax) * (threads // 2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert silently_cut == []
+    assert len(refused) == rounds * threads // 2
+    assert {exc.tokens for exc in refused} == {full}  # the true count, never a cut one
+    assert set(truncated_counts) == {backend.info.max_tokens}
