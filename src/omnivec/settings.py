@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from omnivec.types import Modality
+from omnivec.types import Modality, PromptStyle
 
 DEFAULT_MODEL = "default"  # the bundled all-MiniLM-L6-v2
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -185,8 +185,9 @@ class Settings(BaseSettings):
     )
     offline: bool = Field(False, description="Never contact a model hub; only local files.")
     trust_remote_code: bool = False
-    prompt_styles: dict[str, str] = Field(
-        default_factory=dict, description="Served model id -> prompt style, overriding detection."
+    prompt_styles: dict[str, PromptStyle] = Field(
+        default_factory=dict,
+        description="Served model id -> prompt style (none, gemma, e5, qwen3, nomic), overriding detection.",
     )
     model_modalities: dict[str, list[Modality]] = Field(
         default_factory=dict,

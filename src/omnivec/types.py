@@ -29,6 +29,16 @@ class TaskType(enum.StrEnum):
     CODE_RETRIEVAL_QUERY = "CODE_RETRIEVAL_QUERY"
 
 
+class PromptStyle(enum.StrEnum):
+    """The task-prompt convention a model was trained with; each backend family renders it."""
+
+    NONE = "none"
+    GEMMA = "gemma"  # EmbeddingGemma / Gemini Embedding 2: "task: … | query: …", "title: … | text: …"
+    E5 = "e5"  # "query: …" / "passage: …"
+    QWEN3 = "qwen3"  # "Instruct: …\nQuery:…"
+    NOMIC = "nomic"  # "search_query: …" / "search_document: …"
+
+
 class Modality(enum.StrEnum):
     TEXT = "TEXT"
     IMAGE = "IMAGE"
@@ -134,6 +144,6 @@ class ModelDescriptor:
     input_token_limit: int
     modalities: frozenset[Modality]
     matryoshka: bool
-    prompt_style: str
+    prompt_style: PromptStyle
     alias_of: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)

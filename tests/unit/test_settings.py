@@ -43,3 +43,17 @@ def test_invalid_settings_rejected() -> None:
         Settings(models=[])
     with pytest.raises(ValueError):
         Settings(port=70000)
+
+
+def test_a_prompt_style_typo_is_refused_not_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from omnivec.types import PromptStyle
+
+    with pytest.raises(ValueError, match="'e5'"):
+        Settings(prompt_styles={"mine": "e-5"})
+    monkeypatch.setenv("OMNIVEC_PROMPT_STYLES", '{"mine": "qwen"}')
+    with pytest.raises(ValueError, match="'qwen3'"):
+        Settings.load()
+    config = tmp_path / "omnivec.toml"
+    config.write_text('[prompt_styles]\nmine = "e5"\n')
+    monkeypatch.delenv("OMNIVEC_PROMPT_STYLES")
+    assert Settings.load(config).prompt_styles == {"mine": PromptStyle.E5}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from omnivec.errors import InvalidArgument
-from omnivec.types import Modality
+from omnivec.types import Modality, PromptStyle
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +27,7 @@ class BackendInfo:
     max_tokens: int
     modalities: frozenset[Modality]
     matryoshka: bool
-    prompt_style: str
+    prompt_style: PromptStyle
     normalized: bool
     source: str
     description: str = ""

@@ -15,7 +15,7 @@ import numpy as np
 
 from omnivec.runtime.backends.base import BackendInfo, InputTooLong
 from omnivec.runtime.inputs import ModelInput, PreparedItem
-from omnivec.types import Modality
+from omnivec.types import Modality, PromptStyle
 
 _ALL_MODALITIES = frozenset(Modality)
 
@@ -30,7 +30,7 @@ class FakeBackend:
             max_tokens=max_tokens,
             modalities=_ALL_MODALITIES,
             matryoshka=True,
-            prompt_style="none",
+            prompt_style=PromptStyle.NONE,
             normalized=True,
             source="fake",
             description="Deterministic weight-free test backend (content-hash vectors).",

@@ -17,7 +17,7 @@ from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.backends.model_dir import LoadRequest, local_directory, peek_model_type
 from omnivec.runtime.memory import release_free_memory
-from omnivec.types import Modality
+from omnivec.types import Modality, PromptStyle
 
 log = get_logger(__name__)
 
@@ -33,14 +33,14 @@ BUNDLED_MINILM_ALIASES = {
 
 # Multimodal architectures by config ``model_type``, with the prompt convention they were
 # trained with (dual encoders take plain text).
-MULTIMODAL_ARCHITECTURES: dict[str, str] = {
-    "clip": "none",
-    "siglip": "none",
-    "siglip2": "none",
-    "clap": "none",
-    "embedding_gemma2": "gemma",
-    "embedding_gemma2_text": "gemma",
-    "qwen3_vl": "qwen3",
+MULTIMODAL_ARCHITECTURES: dict[str, PromptStyle] = {
+    "clip": PromptStyle.NONE,
+    "siglip": PromptStyle.NONE,
+    "siglip2": PromptStyle.NONE,
+    "clap": PromptStyle.NONE,
+    "embedding_gemma2": PromptStyle.GEMMA,
+    "embedding_gemma2_text": PromptStyle.GEMMA,
+    "qwen3_vl": PromptStyle.QWEN3,
 }
 
 # Name fragments of model families whose training makes a cut vector a good vector.
@@ -54,7 +54,7 @@ def load_backend(
     device: str = "auto",
     offline: bool = False,
     trust_remote_code: bool = False,
-    prompt_style: str | None = None,
+    prompt_style: PromptStyle | None = None,
     modalities: frozenset[Modality] | None = None,
     engine: str = "torch",
     cache_dir: Path | None = None,
@@ -126,13 +126,13 @@ def _load_multimodal(
     model_type: str,
     local_only: bool,
     device: str,
-    prompt_style: str | None,
+    prompt_style: PromptStyle | None,
     modalities: frozenset[Modality] | None,
 ) -> Backend:
     try:
         directory = local_directory(path, local_only=local_only)
         prompts = directory.st_prompts
-        trained = "gemma" if any(p.startswith("task: ") for p in prompts.values()) else None
+        trained = PromptStyle.GEMMA if any(p.startswith("task: ") for p in prompts.values()) else None
         style = prompt_style or trained or MULTIMODAL_ARCHITECTURES[model_type]
         request = LoadRequest(model_id, directory, device, style, source, modalities)
         backend: Backend = _multimodal_class(model_type).load(request)
@@ -229,21 +229,21 @@ def _not_found_message(source: str, local_only: bool) -> str:
     )
 
 
-def detect_prompt_style(source: str, path: str) -> str:
+def detect_prompt_style(source: str, path: str) -> PromptStyle:
     """Which task-prompt convention the model was trained with (see services/prompts.py)."""
     prompts = _read_st_prompts(path)
     if any(str(p).startswith("task: ") for p in prompts.values()):
-        return "gemma"
+        return PromptStyle.GEMMA
     name = source.lower()
     for hint, style in (
-        ("embeddinggemma", "gemma"),
-        ("qwen3", "qwen3"),
-        ("nomic-embed", "nomic"),
-        ("e5", "e5"),
+        ("embeddinggemma", PromptStyle.GEMMA),
+        ("qwen3", PromptStyle.QWEN3),
+        ("nomic-embed", PromptStyle.NOMIC),
+        ("e5", PromptStyle.E5),
     ):
         if hint in name:
             return style
-    return "none"
+    return PromptStyle.NONE
 
 
 def _read_st_prompts(path: str) -> dict[str, Any]:

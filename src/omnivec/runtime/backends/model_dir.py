@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from omnivec.logging import get_logger
-from omnivec.types import Modality
+from omnivec.types import Modality, PromptStyle
 
 log = get_logger(__name__)
 
@@ -58,7 +58,7 @@ class LoadRequest:
     model_id: str
     directory: ModelDirectory
     device: str
-    prompt_style: str
+    prompt_style: PromptStyle
     source: str
     # What to serve the model for; towers not needed are not loaded. None: all it has.
     modalities: frozenset[Modality] | None = None

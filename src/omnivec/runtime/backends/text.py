@@ -20,7 +20,7 @@ from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong
 from omnivec.runtime.backends.tokens import PaddingRule, TokenCut, pad_batch, token_ids
 from omnivec.runtime.inputs import ModelInput, PreparedItem
-from omnivec.types import Modality
+from omnivec.types import Modality, PromptStyle
 
 log = get_logger(__name__)
 
@@ -51,7 +51,7 @@ class SentenceTransformerBackend:
         device: str,
         local_files_only: bool,
         trust_remote_code: bool,
-        prompt_style: str,
+        prompt_style: PromptStyle,
         matryoshka: bool,
         source: str,
         half_precision: bool | None = None,
