@@ -140,3 +140,35 @@ def test_list_pagination_over_http(server: RunningServer) -> None:
     assert len(set(names)) == 103
     assert httpx.get(url, params={"pageToken": "not-a-token"}).status_code == 400
     assert httpx.get(url, params={"pageSize": "ten"}).status_code == 400
+
+
+def test_a_file_deleted_while_it_is_read_is_not_found(server: RunningServer) -> None:
+    """Its record was read, then the file went (a concurrent delete, the sweeper): the bytes
+    are gone, and the answer is 404 for a download and for an embed that names it, not 500."""
+    c = client(server)
+    f = c.files.upload(file=io.BytesIO(b"hello"), config={"mime_type": "text/plain"})
+    assert f.name is not None
+    record = server.container.stores.files.get("", f.name.removeprefix("files/"))
+    assert record is not None
+    server.container.stores.blobs.delete(record.blob_id)
+    download = httpx.get(f"{server.base_url}/v1beta/{f.name}:download?alt=media")
+    assert download.status_code == 404 and download.json()["error"]["status"] == "NOT_FOUND"
+    embed = httpx.post(
+        f"{server.base_url}/v1beta/models/fake:embedContent",
+        json={"content": {"parts": [{"file_data": {"file_uri": f.uri, "mime_type": "text/plain"}}]}},
+    )
+    assert embed.status_code == 404 and embed.json()["error"]["status"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("api_version", ["v1", "v1beta"])
+def test_javascript_sdk_download_of_a_file_object_over_http(server: RunningServer, api_version: str) -> None:
+    """@google/genai's files.download({file}) strips only https:// uris (tFileName), so over
+    http:// it requests files/<the File's whole uri>:download; that path serves the bytes."""
+    c = client(server, api_version)
+    f = c.files.upload(file=io.BytesIO(b"js bytes"), config={"mime_type": "text/plain"})
+    assert f.uri is not None and f.uri.startswith("http://")
+    r = httpx.get(f"{server.base_url}/{api_version}/files/{f.uri}:download", params={"alt": "media"})
+    assert r.status_code == 200 and r.content == b"js bytes"
+    elsewhere = f.uri.replace("/files/", "/other/")
+    missing = httpx.get(f"{server.base_url}/{api_version}/files/{elsewhere}:download")
+    assert missing.status_code == 404 and missing.json()["error"]["status"] == "NOT_FOUND"

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from omnivec.errors import AlreadyExists, InvalidArgument, NotFound
 from omnivec.logging import get_logger
-from omnivec.storage.interfaces import BlobStore, DuplicateName, FileStore, OverQuota, StagedBlob
+from omnivec.storage.interfaces import BlobMissing, BlobStore, DuplicateName, FileStore, OverQuota, StagedBlob
 from omnivec.storage.local_blobs import new_blob_id
 from omnivec.storage.records import Clock, FileSource, StoredFile, utc_now
 from omnivec.types import BlobPart, FileRefPart
@@ -104,7 +104,10 @@ class FilesService:
     async def download(self, owner: str, name: str) -> tuple[StoredFile, Iterator[bytes]]:
         """The record and an iterator over the bytes (blocking reads: iterate off the loop)."""
         record = await self.get(owner, name)
-        chunks = await asyncio.to_thread(self.blobs.read, record.blob_id)
+        try:
+            chunks = await asyncio.to_thread(self.blobs.read, record.blob_id)
+        except BlobMissing:  # deleted between reading its record and opening its bytes
+            raise NotFound(f"File files/{record.file_id} does not exist or has expired.") from None
         return record, chunks
 
     # --- writing --------------------------------------------------------------------------
@@ -269,7 +272,10 @@ class FilesService:
                 f"files/{file_id} has {record.size_bytes} bytes, more than the "
                 f"{self.limits.max_resolve_bytes} one request may embed",
             )
-        data = await asyncio.to_thread(lambda: b"".join(self.blobs.read(record.blob_id)))
+        try:
+            data = await asyncio.to_thread(lambda: b"".join(self.blobs.read(record.blob_id)))
+        except BlobMissing:  # deleted between reading its record and opening its bytes
+            raise NotFound(f"File files/{file_id} ({where}) does not exist or has expired.") from None
         return BlobPart(part.mime_type or record.mime_type, data)
 
     # --- expiry -----------------------------------------------------------------------------

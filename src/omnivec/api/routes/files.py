@@ -10,6 +10,8 @@ from omnivec.api.pagination import decode_token, encode_token, page_size
 from omnivec.api.responses import JSONResponse
 from omnivec.api.schemas.files import file_json
 from omnivec.api.urls import base_url
+from omnivec.errors import NotFound
+from omnivec.services.files import file_id_from_uri
 
 router = APIRouter()
 
@@ -40,6 +42,18 @@ async def download_file(request: Request, file_id: str) -> StreamingResponse:
             "Content-Disposition": f'attachment; filename="{record.file_id}"',
         },
     )
+
+
+# The JavaScript SDK's files.download({file: File}) strips only https:// file uris from the
+# path; over http:// it asks for files/http://HOST/v1beta/files/ID:download. That is its
+# documented usage, so the whole uri is accepted in place of the id.
+@router.get("/files/{scheme}://{rest:path}")
+async def download_file_by_uri(request: Request, scheme: str, rest: str) -> StreamingResponse:
+    uri, verb, _ = f"{scheme}://{rest}".rpartition(":download")
+    file_id = file_id_from_uri(uri) if verb and not _ else None
+    if file_id is None:
+        raise NotFound(f"{request.url.path[:200]} is not a file of this server.")
+    return await download_file(request, file_id)
 
 
 @router.get("/files/{file_id}")
