@@ -199,13 +199,10 @@ def describe(info: BackendInfo) -> ModelDescriptor:
         modalities=info.modalities,
         matryoshka=info.matryoshka,
         prompt_style=info.prompt_style,
-        extra={
-            "source": info.source,
-            "normalized": info.normalized,
-            "interleaved": info.interleaved,
-            # The rate the media layer resamples audio to for this model.
-            **({"audioSampleRate": info.audio_sample_rate} if info.audio_sample_rate else {}),
-        },
+        source=info.source,
+        normalized=info.normalized,
+        interleaved=info.interleaved,
+        audio_sample_rate=info.audio_sample_rate,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # numpy is only needed for annotations here; the leaf stays stdlib-only at run time.
     import numpy as np
@@ -146,4 +146,12 @@ class ModelDescriptor:
     matryoshka: bool
     prompt_style: PromptStyle
     alias_of: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # Where the model came from as clients may see it: a hub id, or a local directory's name
+    # (never its path on this machine).
+    source: str = ""
+    normalized: bool = True
+    # Whether the parts of one Content are read together, in order, by the model itself
+    # (otherwise all text forms one passage and media vectors are averaged with it).
+    interleaved: bool = False
+    # The rate (Hz) the model's audio front end takes; None when it takes no audio.
+    audio_sample_rate: int | None = None

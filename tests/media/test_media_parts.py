@@ -170,7 +170,7 @@ def embed(container: Container, *contents: tuple[object, ...]) -> list[object]:
 def test_the_media_decoder_is_wired_when_the_libraries_are_installed(fake: Container) -> None:
     assert isinstance(fake.embeddings.decoder, MediaPartDecoder)
     # The fake backend states no audio rate: audio comes at 16 kHz.
-    assert "audioSampleRate" not in fake.catalogue.resolve("fake").extra
+    assert fake.catalogue.resolve("fake").audio_sample_rate is None
     part = BlobPart("audio/wav", samples.wav(seconds=0.5, rate=44_100))
     [audio] = asyncio.run(fake.embeddings.decoder.decode(part, fake.catalogue.resolve("fake"), FIELD, ""))
     assert isinstance(audio, DecodedAudio) and audio.sample_rate == 16_000

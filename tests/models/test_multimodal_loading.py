@@ -71,11 +71,11 @@ def test_served_modalities_setting_loads_only_those_towers(
     container = build(settings)
     eg2 = container.catalogue.resolve("eg2")
     assert eg2.modalities == {Modality.TEXT, Modality.AUDIO}
-    assert eg2.extra["audioSampleRate"] == 16_000
+    assert eg2.audio_sample_rate == 16_000
     backend = container.runtime.runners["eg2"].backend
     assert backend.model.vision_tower is None and backend.model.audio_tower is not None  # type: ignore[attr-defined]
     assert container.catalogue.resolve("clip").modalities == {Modality.TEXT, Modality.IMAGE}
-    assert "audioSampleRate" not in container.catalogue.resolve("clip").extra
+    assert container.catalogue.resolve("clip").audio_sample_rate is None
 
 
 def test_text_model_cannot_be_served_without_text() -> None:

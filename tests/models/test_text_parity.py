@@ -163,3 +163,22 @@ def test_tampered_bundled_weights_are_refused(tmp_path: Path) -> None:
     fake.write_bytes(b"not the real weights")
     with pytest.raises(ModelLoadError):
         verify_sha256(fake, BUNDLED_MINILM_SHA256)
+
+
+def test_models_resource_never_shows_a_local_path(tmp_path: Path) -> None:
+    import httpx
+
+    from tests.support.server import start_server
+
+    directory = tiny_text_models.build_bert_mean(tmp_path / "private-place")
+    settings = Settings(models=[f"mine={directory}"], data_dir=tmp_path / "data", offline=True, device="cpu")
+    server = start_server(build(settings))
+    try:
+        one = httpx.get(f"{server.base_url}/v1beta/models/mine")
+        listed = httpx.get(f"{server.base_url}/v1beta/models")
+    finally:
+        server.stop()
+    assert one.status_code == listed.status_code == 200
+    assert one.json()["omnivec"]["source"] == f"local directory {directory.name}"
+    for body in (one.text, listed.text):
+        assert str(tmp_path) not in body and "private-place" not in body

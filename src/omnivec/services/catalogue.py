@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from omnivec.errors import NotFound
 from omnivec.types import ModelDescriptor
-
-# What a served model's backend tells the catalogue (BackendInfo quacks like this).
-InfoLookup = Callable[[str], object]
 
 
 class ModelCatalogue:
@@ -63,7 +60,10 @@ class ModelCatalogue:
             matryoshka=target.matryoshka,
             prompt_style=target.prompt_style,
             alias_of=target.name,
-            extra=target.extra,
+            source=target.source,
+            normalized=target.normalized,
+            interleaved=target.interleaved,
+            audio_sample_rate=target.audio_sample_rate,
         )
 
 

@@ -196,7 +196,7 @@ def _prompted(
         return tuple(parts)
     if Modality.TEXT not in model.modalities:
         return tuple(parts)
-    interleaved = bool(model.extra.get("interleaved"))
+    interleaved = model.interleaved
     first = texts[0] if interleaved else "\n".join(texts)
     passage = apply_prompt(model.prompt_style, first, task, title)  # type: ignore[arg-type]
     out: list[object] = []

@@ -166,5 +166,4 @@ def _pages_as_images(document: DecodedDocument, *, with_text: bool) -> list[obje
 
 def _audio_rate(model: ModelDescriptor) -> int:
     """The sample rate the model's audio front end wants (CLAP: 48 kHz), 16 kHz when unsaid."""
-    rate = model.extra.get("audioSampleRate")
-    return int(rate) if rate else DEFAULT_AUDIO_RATE
+    return model.audio_sample_rate or DEFAULT_AUDIO_RATE

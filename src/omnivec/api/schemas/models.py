@@ -26,7 +26,10 @@ def model_json(model: ModelDescriptor, *, methods: list[str] | None = None) -> d
             "matryoshka": model.matryoshka,
             "promptStyle": model.prompt_style,
             **({"aliasOf": f"models/{model.alias_of}"} if model.alias_of else {}),
-            **dict(model.extra),
+            "source": model.source,
+            "normalized": model.normalized,
+            "interleaved": model.interleaved,
+            **({"audioSampleRate": model.audio_sample_rate} if model.audio_sample_rate else {}),
         },
     }
     return body

@@ -92,7 +92,7 @@ def load_backend(
             trust_remote_code=trust_remote_code,
             prompt_style=style,
             matryoshka=any(h in source.lower() for h in _MATRYOSHKA_HINTS),
-            source=source,
+            source=public_source(source),
             half_precision=half_precision,
         )
     except ModelLoadError:
@@ -134,7 +134,7 @@ def _load_multimodal(
         prompts = directory.st_prompts
         trained = PromptStyle.GEMMA if any(p.startswith("task: ") for p in prompts.values()) else None
         style = prompt_style or trained or MULTIMODAL_ARCHITECTURES[model_type]
-        request = LoadRequest(model_id, directory, device, style, source, modalities)
+        request = LoadRequest(model_id, directory, device, style, public_source(source), modalities)
         backend: Backend = _multimodal_class(model_type).load(request)
     except ModelLoadError:
         raise
@@ -169,6 +169,17 @@ def _multimodal_class(model_type: str) -> Any:
     from omnivec.runtime.backends.dual_encoder import DualEncoderBackend
 
     return DualEncoderBackend
+
+
+def public_source(source: str) -> str:
+    """Where a model came from, as clients are told (``models.get``): a hub id or the bundled
+    default as given, a local directory by its name alone; its path describes this machine."""
+    if source in BUNDLED_MINILM_ALIASES:
+        return source
+    candidate = Path(source).expanduser()
+    if source.startswith((".", "/", "~")) or candidate.exists():
+        return f"local directory {candidate.resolve().name}"
+    return source
 
 
 def bundled_minilm_dir() -> Path:
