@@ -3,6 +3,7 @@ concrete classes together; everything else receives its dependencies."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -65,7 +66,9 @@ class Container:
         if self._started:
             await self.sweeper.stop()
             await self.worker.stop()
-            self.runtime.stop()
+            # Joining the executor threads waits for the batch on the device: off the event
+            # loop, which keeps answering (health checks, refusals) meanwhile.
+            await asyncio.to_thread(self.runtime.stop)
             self.stores.close()
             self._started = False
 
