@@ -27,6 +27,7 @@ from omnivec.types import (
     FileRefPart,
     Modality,
     ModelDescriptor,
+    PromptStyle,
     TaskType,
     TextPart,
 )
@@ -36,8 +37,25 @@ T, IM, A, V, D = Modality.TEXT, Modality.IMAGE, Modality.AUDIO, Modality.VIDEO, 
 FIELD = "requests[1].content.parts[2]"
 
 
-def model(name: str, *modalities: Modality, style: str = "none", **extra: object) -> ModelDescriptor:
-    return ModelDescriptor(name, name, "", 8, 512, frozenset(modalities), False, style, extra=extra)
+def model(
+    name: str,
+    *modalities: Modality,
+    style: PromptStyle = PromptStyle.NONE,
+    audio_sample_rate: int | None = None,
+    interleaved: bool = False,
+) -> ModelDescriptor:
+    return ModelDescriptor(
+        name,
+        name,
+        "",
+        8,
+        512,
+        frozenset(modalities),
+        False,
+        style,
+        audio_sample_rate=audio_sample_rate,
+        interleaved=interleaved,
+    )
 
 
 def decoder(*models: ModelDescriptor, **limits: object) -> MediaPartDecoder:
@@ -47,7 +65,7 @@ def decoder(*models: ModelDescriptor, **limits: object) -> MediaPartDecoder:
 
 MINILM = model("all-MiniLM-L6-v2", T)
 VISION = model("siglip", T, IM)
-OMNI = model("omni", T, IM, A, V, D, audioSampleRate=48_000)
+OMNI = model("omni", T, IM, A, V, D, audio_sample_rate=48_000)
 
 
 def run(dec: MediaPartDecoder, part: BlobPart | FileRefPart, target: ModelDescriptor) -> list[object]:
@@ -255,8 +273,8 @@ def test_decoding_runs_off_the_event_loop() -> None:
 
 
 # --- task prompts and media --------------------------------------------------------------------
-GEMMA = model("gemma", T, IM, style="gemma")
-GEMMA_INTERLEAVED = model("gemma-i", T, IM, style="gemma", interleaved=True)
+GEMMA = model("gemma", T, IM, style=PromptStyle.GEMMA)
+GEMMA_INTERLEAVED = model("gemma-i", T, IM, style=PromptStyle.GEMMA, interleaved=True)
 IMG = DecodedImage(None, 1, 1, "h")
 
 

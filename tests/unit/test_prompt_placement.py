@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omnivec.services.embeddings import _prompted
-from omnivec.types import Modality, ModelDescriptor, TaskType
+from omnivec.types import Modality, ModelDescriptor, PromptStyle, TaskType
 
 IMAGE = object()  # stands for a decoded media part; only its position matters here
 
@@ -17,8 +17,8 @@ def descriptor(*, interleaved: bool) -> ModelDescriptor:
         input_token_limit=512,
         modalities=frozenset({Modality.TEXT, Modality.IMAGE}),
         matryoshka=True,
-        prompt_style="gemma",
-        extra={"interleaved": interleaved},
+        prompt_style=PromptStyle.GEMMA,
+        interleaved=interleaved,
     )
 
 
