@@ -212,6 +212,6 @@ def describe(info: BackendInfo) -> ModelDescriptor:
 def _apply_torch_threads(settings: Settings) -> None:
     if settings.torch_threads is None:
         return
-    from omnivec.runtime.backends.text import set_torch_threads
+    from omnivec.runtime.backends.device import set_torch_threads
 
     set_torch_threads(settings.torch_threads)

@@ -16,8 +16,8 @@ from PIL import Image
 from omnivec.bootstrap import Container, build
 from omnivec.errors import InvalidArgument
 from omnivec.media.types import DecodedAudio, DecodedDocument, DecodedImage, DecodedVideo
+from omnivec.runtime.backends.prompts import prompted_parts
 from omnivec.services.catalogue import ModelCatalogue
-from omnivec.services.embeddings import _prompted
 from omnivec.services.media_parts import MediaPartDecoder
 from omnivec.settings import MediaSettings, Settings
 from omnivec.types import (
@@ -273,23 +273,33 @@ def test_decoding_runs_off_the_event_loop() -> None:
 
 
 # --- task prompts and media --------------------------------------------------------------------
-GEMMA = model("gemma", T, IM, style=PromptStyle.GEMMA)
-GEMMA_INTERLEAVED = model("gemma-i", T, IM, style=PromptStyle.GEMMA, interleaved=True)
 IMG = DecodedImage(None, 1, 1, "h")
 
 
 def test_pure_media_gets_no_prompt() -> None:
-    assert _prompted(GEMMA, [IMG], TaskType.RETRIEVAL_QUERY, None) == (IMG,)
+    assert prompted_parts(PromptStyle.GEMMA, (IMG,), TaskType.RETRIEVAL_QUERY, None, interleaved=False) == (
+        IMG,
+    )
 
 
 def test_text_next_to_media_is_prompted_and_media_keeps_its_place() -> None:
-    out = _prompted(GEMMA, [IMG, "a red car", IMG, "on a road"], TaskType.RETRIEVAL_QUERY, None)
+    out = prompted_parts(
+        PromptStyle.GEMMA,
+        (IMG, "a red car", IMG, "on a road"),
+        TaskType.RETRIEVAL_QUERY,
+        None,
+        interleaved=False,
+    )
     assert out == (IMG, "task: search result | query: a red car\non a road", IMG)
 
 
 def test_interleaved_models_keep_every_text_part_in_place() -> None:
-    out = _prompted(
-        GEMMA_INTERLEAVED, [IMG, "a red car", IMG, "on a road"], TaskType.RETRIEVAL_DOCUMENT, "Cars"
+    out = prompted_parts(
+        PromptStyle.GEMMA,
+        (IMG, "a red car", IMG, "on a road"),
+        TaskType.RETRIEVAL_DOCUMENT,
+        "Cars",
+        interleaved=True,
     )
     assert out == (IMG, "title: Cars | text: a red car", IMG, "on a road")
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from omnivec.bootstrap import build, load_backends
 from omnivec.cli.commands import load_settings
 from omnivec.cli.main import build_parser
-from omnivec.runtime.backends.text import accelerator_model_kwargs
+from omnivec.runtime.backends.device import accelerator_model_kwargs
 from omnivec.settings import Settings
 
 

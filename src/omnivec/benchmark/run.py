@@ -30,8 +30,8 @@ from omnivec.bootstrap import batch_limits, load_backends
 from omnivec.errors import ModelLoadError
 from omnivec.library import AsyncEmbedder
 from omnivec.runtime.backends.base import Backend
+from omnivec.runtime.backends.device import current_torch_threads
 from omnivec.runtime.backends.loader import load_backend, model_directory
-from omnivec.runtime.backends.text import current_torch_threads
 from omnivec.settings import Settings, child_process_env, split_model_spec
 
 INT8_ENGINE = "onnx-int8"

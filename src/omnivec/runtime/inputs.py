@@ -1,19 +1,22 @@
-"""What the runtime embeds: one ``ModelInput`` per Content, prompts already applied."""
+"""What the runtime embeds: one ``ModelInput`` per Content, with the task it is embedded for."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from omnivec.types import Modality
+from omnivec.types import Modality, TaskType
 
 
 @dataclass(frozen=True, slots=True)
 class ModelInput:
-    """The parts of one Content, in order. Text parts are ``str`` (prompt already applied);
-    media parts are the decoded objects of ``omnivec.media``."""
+    """The parts of one Content, in order. Text parts are ``str``, as the client sent them;
+    media parts are the decoded objects of ``omnivec.media``. ``task`` and ``title`` are
+    rendered into the model's own prompt convention by its backend."""
 
     parts: tuple[Any, ...]
+    task: TaskType | None = None
+    title: str | None = None
 
     @property
     def is_text_only(self) -> bool:

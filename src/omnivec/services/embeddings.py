@@ -1,4 +1,4 @@
-"""The embedding use case: validate, resolve parts, apply task prompts, run, cut (MRL).
+"""The embedding use case: validate, resolve parts, run, cut (MRL).
 
 Every door (HTTP, the library, batch jobs) comes through ``EmbeddingService.embed``.
 """
@@ -17,13 +17,11 @@ from omnivec.runtime.inputs import ModelInput
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.matryoshka import cut
-from omnivec.services.prompts import apply_prompt
 from omnivec.types import (
     BlobPart,
     Embedding,
     EmbedInput,
     FileRefPart,
-    Modality,
     ModelDescriptor,
     Priority,
     TextPart,
@@ -177,40 +175,8 @@ class EmbeddingService:
                     # Stored files reach the decoder as the bytes they hold, like inline_data.
                     part = await self.files.resolve(part, owner, where)
                 parts.extend(await self.decoder.decode(part, model, where, owner, tally))
-        return ModelInput(_prompted(model, parts, options.task_type, options.title))
-
-
-def _prompted(
-    model: ModelDescriptor, parts: list[object], task: object, title: str | None
-) -> tuple[object, ...]:
-    """Apply the task prompt once per Content, to its text only.
-
-    Media parts never get a prefix, and a Content of media alone is left as it is (EmbeddingGemma's
-    card: pass images, video and audio without one). For most models all text parts form one
-    passage, placed where the first text part stood; media parts keep their order around it. A
-    natively interleaved model reads the parts in order, so its text parts stay where they are
-    and the prompt goes on the first one.
-    """
-    texts = [p for p in parts if isinstance(p, str)]
-    if not texts:
-        return tuple(parts)
-    if Modality.TEXT not in model.modalities:
-        return tuple(parts)
-    interleaved = model.interleaved
-    first = texts[0] if interleaved else "\n".join(texts)
-    passage = apply_prompt(model.prompt_style, first, task, title)  # type: ignore[arg-type]
-    out: list[object] = []
-    placed = False
-    for p in parts:
-        if isinstance(p, str):
-            if not placed:
-                out.append(passage)
-                placed = True
-            elif interleaved:
-                out.append(p)
-        else:
-            out.append(p)
-    return tuple(out)
+        # The backend renders the task and title in its model's own prompt convention.
+        return ModelInput(tuple(parts), options.task_type, options.title)
 
 
 def _field(prefix: str, index: int) -> str:

@@ -24,6 +24,7 @@ import torch
 
 from omnivec.media.types import DecodedAudio, DecodedDocument, DecodedImage, DecodedVideo
 from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong, preparing
+from omnivec.runtime.backends.device import resolve_device
 from omnivec.runtime.backends.media_parts import (
     audio_at,
     audio_windows,
@@ -35,7 +36,7 @@ from omnivec.runtime.backends.media_parts import (
     sample_frames,
 )
 from omnivec.runtime.backends.model_dir import LoadRequest
-from omnivec.runtime.backends.text import resolve_device
+from omnivec.runtime.backends.prompts import prompted_parts
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality
 
@@ -146,7 +147,8 @@ class DualEncoderBackend:
         segments: list[_Segment] = []
         tokens: dict[Modality, int] = {}
         truncated = False
-        texts = [p for p in item.parts if isinstance(p, str)]
+        parts = prompted_parts(self.info.prompt_style, item.parts, item.task, item.title, interleaved=False)
+        texts = [p for p in parts if isinstance(p, str)]
         if texts:
             segment, n, truncated = self._text(0, "\n".join(texts), index, auto_truncate)
             segments.append(segment)

@@ -27,6 +27,7 @@ import torch
 
 from omnivec.media.types import DecodedAudio, DecodedImage, DecodedVideo
 from omnivec.runtime.backends.base import BackendInfo
+from omnivec.runtime.backends.device import resolve_device
 from omnivec.runtime.backends.interleaved import (
     Element,
     InterleavedBackend,
@@ -38,7 +39,6 @@ from omnivec.runtime.backends.interleaved import (
 )
 from omnivec.runtime.backends.media_parts import audio_at, audio_windows, image_of, sample_frames
 from omnivec.runtime.backends.model_dir import LoadRequest
-from omnivec.runtime.backends.text import resolve_device
 from omnivec.types import Modality
 
 # The trained context (model card): 8192 tokens shared by text and media.

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from omnivec.runtime.backends.base import BackendInfo, InputTooLong
+from omnivec.runtime.backends.prompts import prompted_parts
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality, PromptStyle
 
@@ -50,7 +51,10 @@ class FakeBackend:
         for index, item in enumerate(inputs):
             digest = hashlib.sha256()
             by_modality: dict[Modality, int] = {}
-            for part in item.parts:
+            info = self.info
+            for part in prompted_parts(
+                info.prompt_style, item.parts, item.task, item.title, interleaved=False
+            ):
                 if isinstance(part, str):
                     digest.update(b"T" + part.encode("utf-8", "surrogatepass"))
                     n = len(part.split()) + 2

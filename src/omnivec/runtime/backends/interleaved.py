@@ -25,6 +25,7 @@ from omnivec.errors import ModelLoadError
 from omnivec.media.types import DecodedDocument, DecodedImage
 from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong, preparing
 from omnivec.runtime.backends.media_parts import check_modalities, document_pieces, l2_normalised, rgb
+from omnivec.runtime.backends.prompts import prompted_parts
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality
 
@@ -106,8 +107,11 @@ class InterleavedBackend:
     def conversation(self, content: list[dict[str, Any]], instruction: str | None) -> list[dict[str, Any]]:
         return [{"role": "user", "content": content}]
 
-    def split_instruction(self, text: str) -> tuple[str | None, str]:
-        return None, text
+    def prompt(self, item: ModelInput) -> tuple[str | None, tuple[Any, ...]]:
+        """The system-turn instruction (None: the template's own) and the parts with the task
+        prompt rendered in the model's convention; by default, on the first text part."""
+        style = self.info.prompt_style
+        return None, prompted_parts(style, item.parts, item.task, item.title, interleaved=True)
 
     def media_inputs(self, runs: list[MediaRun]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -145,12 +149,10 @@ class InterleavedBackend:
 
     def _prepare_one(self, index: int, item: ModelInput, auto_truncate: bool) -> PreparedItem:
         check_modalities(self.info.model_id, index, item.parts, self.info.modalities)
-        instruction: str | None = None
+        instruction, parts = self.prompt(item)
         elements: list[Element] = []
-        for part in item.parts:
+        for part in parts:
             if isinstance(part, str):
-                if instruction is None and not any(e.text is not None for e in elements):
-                    instruction, part = self.split_instruction(part)
                 elements.append(Element(text=self._clean(part)))
             elif isinstance(part, DecodedDocument):
                 elements.extend(self._document(part, index))

@@ -100,8 +100,8 @@ def load_backend(
     except (OSError, ValueError) as exc:
         raise ModelLoadError(_not_found_message(source, local_only)) from exc
     if engine != "torch":
+        from omnivec.runtime.backends.device import current_torch_threads
         from omnivec.runtime.backends.onnx import load_onnx_backend
-        from omnivec.runtime.backends.text import current_torch_threads
 
         if cache_dir is None:
             raise ModelLoadError(f"Engine {engine} needs a data directory to keep its exported model in.")

@@ -2,8 +2,8 @@
 
 As in the reference embedder: the instruction is the system turn (default "Represent the user's
 input."), the content is the user turn in order, the assistant turn is opened, and the vector is
-the last token's hidden state, L2-normalised. The service writes a task instruction as
-``Instruct: …\\nQuery:…`` (the Qwen3 text convention); this backend moves it into the system turn.
+the last token's hidden state, L2-normalised. The task's instruction (the Qwen3 text
+convention's ``Instruct:``) goes into the system turn.
 
 ``Qwen3VLProcessor`` cannot be built without torchvision (its video processor needs it). Images go
 through the checkpoint's ``Qwen2VLImageProcessor`` (PIL); video frames are prepared here exactly as
@@ -15,7 +15,6 @@ No audio: the model has no audio tower, and a video's audio track is not used.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Any
 
@@ -24,6 +23,7 @@ import torch
 
 from omnivec.media.types import DecodedImage, DecodedVideo
 from omnivec.runtime.backends.base import BackendInfo
+from omnivec.runtime.backends.device import resolve_device
 from omnivec.runtime.backends.interleaved import (
     Element,
     InterleavedBackend,
@@ -35,13 +35,13 @@ from omnivec.runtime.backends.interleaved import (
 )
 from omnivec.runtime.backends.media_parts import image_of, sample_frames
 from omnivec.runtime.backends.model_dir import LoadRequest
-from omnivec.runtime.backends.text import resolve_device
+from omnivec.runtime.backends.prompts import instructed
+from omnivec.runtime.inputs import ModelInput
 from omnivec.types import Modality
 
 DEFAULT_INSTRUCTION = "Represent the user's input."
 # The reference embedder's default maximum length.
 _CONTEXT = 8192
-_INSTRUCTED = re.compile(r"\AInstruct:\s*(?P<instruction>.*?)\nQuery:\s?(?P<text>.*)\Z", re.DOTALL)
 # Qwen3VLVideoProcessor's defaults, for checkpoints whose config does not say.
 _VIDEO_DEFAULTS: dict[str, Any] = {
     "patch_size": 16,
@@ -115,14 +115,15 @@ class Qwen3VLEmbeddingBackend(InterleavedBackend):
         return backend
 
     # --- prompts --------------------------------------------------------------------------
-    def split_instruction(self, text: str) -> tuple[str | None, str]:
-        match = _INSTRUCTED.match(text)
-        if match is None:
-            return None, text
-        instruction = match["instruction"].strip()
+    def prompt(self, item: ModelInput) -> tuple[str | None, tuple[Any, ...]]:
+        """The task instruction goes in the system turn; the title is the first text's first line."""
+        first = next((i for i, p in enumerate(item.parts) if isinstance(p, str)), None)
+        if first is None:
+            return None, item.parts
+        instruction, text = instructed(item.parts[first], item.task, item.title)
         if instruction and not unicodedata.category(instruction[-1]).startswith("P"):
             instruction += "."  # the reference embedder ends instructions with punctuation
-        return instruction or None, match["text"]
+        return instruction, (*item.parts[:first], text, *item.parts[first + 1 :])
 
     def conversation(self, content: list[dict[str, Any]], instruction: str | None) -> list[dict[str, Any]]:
         return [

@@ -8,7 +8,6 @@ thread only pads a length-bucketed batch and runs the forward pass.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +17,8 @@ import torch
 from omnivec.errors import InvalidArgument
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong
+from omnivec.runtime.backends.device import accelerator_model_kwargs, on_stream, resolve_device
+from omnivec.runtime.backends.prompts import render
 from omnivec.runtime.backends.tokens import PaddingRule, TokenCut, pad_batch, token_ids
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality, PromptStyle
@@ -93,7 +94,7 @@ class SentenceTransformerBackend:
         for index, item in enumerate(inputs):
             if not item.is_text_only:
                 raise InputError(index, f"model {self.info.model_id} takes only text")
-            texts.append(item.text())
+            texts.append(render(self.info.prompt_style, item.text(), item.task, item.title))
         limit = self.info.max_tokens
         # Always tokenised without truncation, and cut here: an over-long input is seen (never
         # silently cut), and the shared tokenizer is never switched between settings by
@@ -119,7 +120,7 @@ class SentenceTransformerBackend:
         batch = pad_batch([item.payload for item in items], self.padding)
         features: dict[str, Any] = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
         features["modality"] = "text"
-        with torch.inference_mode(), _on_stream(self._stream):
+        with torch.inference_mode(), on_stream(self._stream):
             out = self.model(features)["sentence_embedding"]
         if self._stream is not None:
             self._stream.synchronize()  # finalize copies to the host outside this stream
@@ -130,36 +131,3 @@ class SentenceTransformerBackend:
 
     def close(self) -> None:
         self.model = None
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(device)
-
-
-def accelerator_model_kwargs(device: torch.device, half_precision: bool | None) -> dict[str, Any]:
-    """How the transformer loads on ``device``: on CUDA, fp16 weights (unless turned off) and
-    PyTorch's fused, memory-efficient attention (sdpa); elsewhere the checkpoint's own dtype."""
-    if device.type != "cuda":
-        return {}
-    kwargs: dict[str, Any] = {"attn_implementation": "sdpa"}
-    if half_precision is not False:
-        kwargs["dtype"] = torch.float16
-    return kwargs
-
-
-def _on_stream(stream: Any) -> Any:
-    return torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext()
-
-
-def set_torch_threads(n: int) -> None:
-    torch.set_num_threads(n)
-
-
-def current_torch_threads() -> int:
-    return int(torch.get_num_threads())

@@ -1,10 +1,13 @@
-"""Gemini task types mapped onto each model family's own prompt convention.
+"""Gemini task types rendered in each model family's own prompt convention.
 
 A model is trained with one convention (EmbeddingGemma's ``task: … | query: …``, e5's
 ``query:``/``passage:``, Qwen3's ``Instruct:``, nomic's ``search_query:`` …); sending the right
 prefix for the requested task matters as much as the model. Text that already carries a
 Gemini-2 style prefix is passed through for models that speak it and translated for the rest,
 so it is never prefixed twice.
+
+The service passes the task and title along with the content (``ModelInput``); each backend
+family renders them here in the style its model was trained with, in its own ``prepare``.
 """
 
 from __future__ import annotations
@@ -12,9 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from omnivec.types import TaskType
-
-PROMPT_STYLES = ("none", "gemma", "e5", "qwen3", "nomic")
+from omnivec.types import PromptStyle, TaskType
 
 # EmbeddingGemma / Gemini Embedding 2 task names.
 _GEMMA_TASKS: dict[TaskType, str] = {
@@ -76,33 +77,85 @@ def parse_gemini_prefix(text: str) -> PromptedText | None:
     return None
 
 
-def apply_prompt(style: str, text: str, task: TaskType | None, title: str | None) -> str:
+def render(style: PromptStyle, text: str, task: TaskType | None, title: str | None) -> str:
     """The text a model of ``style`` should see for ``task`` (and ``title`` for documents)."""
-    if task is TaskType.TASK_TYPE_UNSPECIFIED:
-        task = None
-    prefixed = parse_gemini_prefix(text)
-    if prefixed is not None:
-        if style == "gemma":
-            return text  # already in the model's own convention
-        text, task, title = prefixed.text, prefixed.task, prefixed.title or title
-    if title is not None and task is None:
-        task = TaskType.RETRIEVAL_DOCUMENT  # a title only makes sense for a document
+    if style is PromptStyle.GEMMA and parse_gemini_prefix(text) is not None:
+        return text  # already in the model's own convention
+    text, task, title = _understood(text, task, title)
     match style:
-        case "gemma":
+        case PromptStyle.GEMMA:
             return _gemma(text, task, title)
-        case "e5":
+        case PromptStyle.E5:
             return ("passage: " if task is TaskType.RETRIEVAL_DOCUMENT else "query: ") + _with_title(
                 text, title
             )
-        case "qwen3":
-            instruction = _QWEN3_INSTRUCTIONS.get(task) if task else None
-            body = _with_title(text, title)
+        case PromptStyle.QWEN3:
+            instruction, body = instructed(text, task, title)
             return f"Instruct: {instruction}\nQuery:{body}" if instruction else body
-        case "nomic":
+        case PromptStyle.NOMIC:
             prefix = _NOMIC_PREFIXES.get(task, "search_document: ") if task else "search_document: "
             return prefix + _with_title(text, title)
         case _:
             return _with_title(text, title)
+
+
+def instructed(text: str, task: TaskType | None, title: str | None) -> tuple[str | None, str]:
+    """Qwen3's convention as its two pieces: the task instruction (None: no task) and the text
+    (with the title as its first line). Chat-template models put the instruction in the system
+    turn; text models write it as ``Instruct: …\nQuery:…``."""
+    text, task, title = _understood(text, task, title)
+    instruction = _QWEN3_INSTRUCTIONS.get(task) if task else None
+    return instruction, _with_title(text, title)
+
+
+def prompted_parts(
+    style: PromptStyle,
+    parts: tuple[object, ...],
+    task: TaskType | None,
+    title: str | None,
+    *,
+    interleaved: bool,
+) -> tuple[object, ...]:
+    """Apply the task prompt once per Content, to its text only.
+
+    Media parts never get a prefix, and a Content of media alone is left as it is (EmbeddingGemma's
+    card: pass images, video and audio without one). For most models all text parts form one
+    passage, placed where the first text part stood; media parts keep their order around it. A
+    natively ``interleaved`` model reads the parts in order, so its text parts stay where they
+    are and the prompt goes on the first one.
+    """
+    texts = [p for p in parts if isinstance(p, str)]
+    if not texts:
+        return parts
+    first = texts[0] if interleaved else "\n".join(texts)
+    passage = render(style, first, task, title)
+    out: list[object] = []
+    placed = False
+    for p in parts:
+        if isinstance(p, str):
+            if not placed:
+                out.append(passage)
+                placed = True
+            elif interleaved:
+                out.append(p)
+        else:
+            out.append(p)
+    return tuple(out)
+
+
+def _understood(
+    text: str, task: TaskType | None, title: str | None
+) -> tuple[str, TaskType | None, str | None]:
+    """The task and title the caller meant: a Gemini-2 prefix in the text says them too, and a
+    title alone means a document."""
+    if task is TaskType.TASK_TYPE_UNSPECIFIED:
+        task = None
+    prefixed = parse_gemini_prefix(text)
+    if prefixed is not None:
+        text, task, title = prefixed.text, prefixed.task, prefixed.title or title
+    if title is not None and task is None:
+        task = TaskType.RETRIEVAL_DOCUMENT  # a title only makes sense for a document
+    return text, task, title
 
 
 def _gemma(text: str, task: TaskType | None, title: str | None) -> str:
