@@ -14,7 +14,7 @@ from omnivec.media.types import DecodedDocument, DocumentPage
 from omnivec.runtime.backends.base import Backend, InputTooLong
 from omnivec.runtime.inputs import ModelInput
 from omnivec.runtime.runtime import Runtime
-from omnivec.types import Modality
+from omnivec.types import Modality, TaskType
 from tests.models.conftest import audio, image, video
 
 T, IMG, A, V, D = Modality.TEXT, Modality.IMAGE, Modality.AUDIO, Modality.VIDEO, Modality.DOCUMENT
@@ -189,9 +189,9 @@ async def test_eg2_text_only_load_matches_full_model(tiny_backend: Callable[...,
 
 def test_qwen3vl_instruction_goes_to_the_system_turn(tiny_backend: Callable[..., Backend]) -> None:
     backend = tiny_backend("qwen3vl")
-    query = "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:red planet"
+    query = ModelInput(("red planet",), task=TaskType.RETRIEVAL_QUERY)
     instructed, plain, media_only = backend.prepare(
-        [ModelInput((query,)), ModelInput(("red planet",)), ModelInput((image(),))], auto_truncate=True
+        [query, ModelInput(("red planet",)), ModelInput((image(),))], auto_truncate=True
     )
     decode = backend.tokenizer.decode  # type: ignore[attr-defined]
     assert decode(instructed.payload.input_ids) == (

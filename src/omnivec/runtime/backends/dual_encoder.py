@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from omnivec.errors import ModelLoadError
 from omnivec.media.types import DecodedAudio, DecodedDocument, DecodedImage, DecodedVideo
 from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong, preparing
 from omnivec.runtime.backends.device import resolve_device
@@ -37,8 +38,9 @@ from omnivec.runtime.backends.media_parts import (
 )
 from omnivec.runtime.backends.model_dir import LoadRequest
 from omnivec.runtime.backends.prompts import prompted_parts
+from omnivec.runtime.backends.registry import ModelFamily, register
 from omnivec.runtime.inputs import ModelInput, PreparedItem
-from omnivec.types import Modality
+from omnivec.types import Modality, PromptStyle
 
 _MAX_VIDEO_FRAMES = 32
 _VIDEO_FPS = 1.0
@@ -58,7 +60,7 @@ class _Family:
     position_offset: int = 0  # positions the text tower reserves (RoBERTa keeps two)
 
 
-FAMILIES: dict[str, _Family] = {
+ARCHITECTURES: dict[str, _Family] = {
     "clip": _Family(Modality.IMAGE),
     # SigLIP was trained on text padded to its full length; its processor does not say so itself.
     "siglip": _Family(Modality.IMAGE, {"padding": "max_length"}),
@@ -103,9 +105,13 @@ class DualEncoderBackend:
     def load(cls, request: LoadRequest) -> DualEncoderBackend:
         from transformers import AutoModel, AutoProcessor
 
-        directory = request.directory
+        directory = request.open_directory()
         model_type = directory.model_type or ""
-        family = FAMILIES[model_type]
+        family = ARCHITECTURES.get(model_type)
+        if family is None:
+            raise ModelLoadError(
+                f"{request.source} is a {model_type or 'unknown'} model, not a dual encoder."
+            )
         torch_device = resolve_device(request.device)
         model = AutoModel.from_pretrained(directory.module, local_files_only=True, dtype=torch.float32)
         model.to(torch_device).eval()
@@ -125,7 +131,7 @@ class DualEncoderBackend:
             max_tokens=max_tokens,
             modalities=accepted,
             matryoshka=False,
-            prompt_style=request.prompt_style,
+            prompt_style=request.style(directory, PromptStyle.NONE),
             normalized=True,
             source=request.source,
             description=f"{type(model).__name__} dual encoder (text and {family.media.value.lower()} "
@@ -269,3 +275,6 @@ class DualEncoderBackend:
 
     def close(self) -> None:
         self.model = None
+
+
+FAMILY = register(ModelFamily("dual-encoder", DualEncoderBackend.load, model_types=frozenset(ARCHITECTURES)))

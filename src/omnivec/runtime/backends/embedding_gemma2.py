@@ -39,7 +39,8 @@ from omnivec.runtime.backends.interleaved import (
 )
 from omnivec.runtime.backends.media_parts import audio_at, audio_windows, image_of, sample_frames
 from omnivec.runtime.backends.model_dir import LoadRequest
-from omnivec.types import Modality
+from omnivec.runtime.backends.registry import ModelFamily, register
+from omnivec.types import Modality, PromptStyle
 
 # The trained context (model card): 8192 tokens shared by text and media.
 _CONTEXT = 8192
@@ -96,7 +97,7 @@ class EmbeddingGemma2Backend(InterleavedBackend):
             EmbeddingGemma2TextModel,
         )
 
-        directory = request.directory
+        directory = request.open_directory()
         wanted = request.wanted
         torch_device = resolve_device(request.device)
         dtype = inference_dtype(torch_device)
@@ -124,7 +125,7 @@ class EmbeddingGemma2Backend(InterleavedBackend):
             max_tokens=context_limit(directory.st_max_seq_length, tokenizer, _CONTEXT),
             modalities=frozenset(accepted) & wanted,
             matryoshka=True,
-            prompt_style=request.prompt_style,
+            prompt_style=request.style(directory, PromptStyle.GEMMA),
             normalized=True,
             source=request.source,
             description=f"EmbeddingGemma 2 ({', '.join(sorted(m.value.lower() for m in accepted))}); "
@@ -239,3 +240,12 @@ class EmbeddingGemma2Backend(InterleavedBackend):
 
     def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return mean_pool(hidden, attention_mask)
+
+
+FAMILY = register(
+    ModelFamily(
+        "embedding-gemma2",
+        EmbeddingGemma2Backend.load,
+        model_types=frozenset({"embedding_gemma2", "embedding_gemma2_text"}),
+    )
+)

@@ -2,20 +2,19 @@
 or a hub id. Heavy libraries are imported here only when a real model is loaded.
 
 The backend is chosen from the checkpoint's own ``config.json`` (``model_type`` of its
-transformer module): multimodal architectures get their own backend, everything else goes
-through the sentence-transformers text path."""
+transformer module) by the model-family registry (``registry.py``): multimodal architectures
+have their own families, everything else goes through the sentence-transformers text family."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
-from typing import Any
 
 from omnivec.errors import ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
-from omnivec.runtime.backends.model_dir import LoadRequest, local_directory, peek_model_type
+from omnivec.runtime.backends.model_dir import LoadRequest, peek_model_type
+from omnivec.runtime.backends.registry import family_for
 from omnivec.runtime.memory import release_free_memory
 from omnivec.types import Modality, PromptStyle
 
@@ -30,21 +29,6 @@ BUNDLED_MINILM_ALIASES = {
     "all-MiniLM-L6-v2",
     "sentence-transformers/all-MiniLM-L6-v2",
 }
-
-# Multimodal architectures by config ``model_type``, with the prompt convention they were
-# trained with (dual encoders take plain text).
-MULTIMODAL_ARCHITECTURES: dict[str, PromptStyle] = {
-    "clip": PromptStyle.NONE,
-    "siglip": PromptStyle.NONE,
-    "siglip2": PromptStyle.NONE,
-    "clap": PromptStyle.NONE,
-    "embedding_gemma2": PromptStyle.GEMMA,
-    "embedding_gemma2_text": PromptStyle.GEMMA,
-    "qwen3_vl": PromptStyle.QWEN3,
-}
-
-# Name fragments of model families whose training makes a cut vector a good vector.
-_MATRYOSHKA_HINTS = ("embeddinggemma", "qwen3", "nomic-embed", "arctic-embed", "mxbai", "jina-embeddings-v3")
 
 
 def load_backend(
@@ -71,34 +55,29 @@ def load_backend(
         return FakeBackend.from_spec(model_id, source)
 
     path, local_only = _resolve_source(source, offline)
-    model_type = peek_model_type(path, local_only=local_only)
-    if model_type is not None and model_type in MULTIMODAL_ARCHITECTURES:
-        if engine != "torch":
-            raise ModelLoadError(f"Engine {engine} runs text models; {source} is a {model_type} model.")
-        return _load_multimodal(
-            model_id, source, path, model_type, local_only, device, prompt_style, modalities
-        )
-    if modalities is not None and Modality.TEXT not in modalities:
-        raise ModelLoadError(f"Model {source} is a text model; it cannot be served without text.")
-    style = prompt_style or detect_prompt_style(source, path)
-    from omnivec.runtime.backends.text import SentenceTransformerBackend
-
+    family = family_for(peek_model_type(path, local_only=local_only))
+    if engine not in family.engines:
+        raise ModelLoadError(f"Engine {engine} does not run {family.name} models like {source}.")
+    request = LoadRequest(
+        model_id,
+        path,
+        local_only,
+        device,
+        public_source(source),
+        prompt_style=prompt_style,
+        modalities=modalities,
+        trust_remote_code=trust_remote_code,
+        half_precision=half_precision,
+    )
     try:
-        backend = SentenceTransformerBackend.load(
-            model_id,
-            path,
-            device=device,
-            local_files_only=local_only,
-            trust_remote_code=trust_remote_code,
-            prompt_style=style,
-            matryoshka=any(h in source.lower() for h in _MATRYOSHKA_HINTS),
-            source=public_source(source),
-            half_precision=half_precision,
-        )
+        backend = family.load(request)
     except ModelLoadError:
         raise
     except (OSError, ValueError) as exc:
+        log.warning("loading %s model %s failed: %s", family.name, source, exc)
         raise ModelLoadError(_not_found_message(source, local_only)) from exc
+    if not backend.info.modalities:
+        raise ModelLoadError(f"Model {source} takes none of the modalities it was asked to serve.")
     if engine != "torch":
         from omnivec.runtime.backends.device import current_torch_threads
         from omnivec.runtime.backends.onnx import load_onnx_backend
@@ -107,46 +86,10 @@ def load_backend(
             raise ModelLoadError(f"Engine {engine} needs a data directory to keep its exported model in.")
         backend = load_onnx_backend(backend, engine, cache_dir, threads or current_torch_threads())
         release_free_memory()  # the torch transformer it replaced is gone; so is its memory
-    log.info(
-        "loaded model %s from %s (%d dims, %d tokens, prompt style %s, device %s)",
-        model_id,
-        source,
-        backend.info.dimensions,
-        backend.info.max_tokens,
-        backend.info.prompt_style,
-        backend.device,
-    )
-    return backend
-
-
-def _load_multimodal(
-    model_id: str,
-    source: str,
-    path: str,
-    model_type: str,
-    local_only: bool,
-    device: str,
-    prompt_style: PromptStyle | None,
-    modalities: frozenset[Modality] | None,
-) -> Backend:
-    try:
-        directory = local_directory(path, local_only=local_only)
-        prompts = directory.st_prompts
-        trained = PromptStyle.GEMMA if any(p.startswith("task: ") for p in prompts.values()) else None
-        style = prompt_style or trained or MULTIMODAL_ARCHITECTURES[model_type]
-        request = LoadRequest(model_id, directory, device, style, public_source(source), modalities)
-        backend: Backend = _multimodal_class(model_type).load(request)
-    except ModelLoadError:
-        raise
-    except (OSError, ValueError) as exc:
-        log.warning("loading %s model %s failed: %s", model_type, source, exc)
-        raise ModelLoadError(_not_found_message(source, local_only)) from exc
     info = backend.info
-    if not info.modalities:
-        raise ModelLoadError(f"Model {source} takes none of the modalities it was asked to serve.")
     log.info(
         "loaded %s model %s from %s (%d dims, %d tokens, %s, prompt style %s)",
-        model_type,
+        family.name,
         model_id,
         source,
         info.dimensions,
@@ -155,20 +98,6 @@ def _load_multimodal(
         info.prompt_style,
     )
     return backend
-
-
-def _multimodal_class(model_type: str) -> Any:
-    if model_type.startswith("embedding_gemma2"):
-        from omnivec.runtime.backends.embedding_gemma2 import EmbeddingGemma2Backend
-
-        return EmbeddingGemma2Backend
-    if model_type == "qwen3_vl":
-        from omnivec.runtime.backends.qwen3_vl import Qwen3VLEmbeddingBackend
-
-        return Qwen3VLEmbeddingBackend
-    from omnivec.runtime.backends.dual_encoder import DualEncoderBackend
-
-    return DualEncoderBackend
 
 
 def public_source(source: str) -> str:
@@ -238,32 +167,3 @@ def _not_found_message(source: str, local_only: bool) -> str:
         f"Could not load model {source!r}: it is neither a local model directory nor a reachable hub id. "
         "Check the name, your network and HF_TOKEN for gated models, or pass a local directory."
     )
-
-
-def detect_prompt_style(source: str, path: str) -> PromptStyle:
-    """Which task-prompt convention the model was trained with (see services/prompts.py)."""
-    prompts = _read_st_prompts(path)
-    if any(str(p).startswith("task: ") for p in prompts.values()):
-        return PromptStyle.GEMMA
-    name = source.lower()
-    for hint, style in (
-        ("embeddinggemma", PromptStyle.GEMMA),
-        ("qwen3", PromptStyle.QWEN3),
-        ("nomic-embed", PromptStyle.NOMIC),
-        ("e5", PromptStyle.E5),
-    ):
-        if hint in name:
-            return style
-    return PromptStyle.NONE
-
-
-def _read_st_prompts(path: str) -> dict[str, Any]:
-    config = Path(path) / "config_sentence_transformers.json"
-    if not config.is_file():
-        return {}
-    try:
-        data = json.loads(config.read_text())
-    except (OSError, ValueError):
-        return {}
-    prompts = data.get("prompts") or {}
-    return prompts if isinstance(prompts, dict) else {}

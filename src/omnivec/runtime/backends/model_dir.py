@@ -53,19 +53,37 @@ class ModelDirectory:
 
 @dataclass(frozen=True, slots=True)
 class LoadRequest:
-    """What the loader asks a multimodal backend's ``load`` for."""
+    """What the loader asks a model family's ``load`` for."""
 
     model_id: str
-    directory: ModelDirectory
+    path: str  # a local directory, or a hub id
+    local_only: bool
     device: str
-    prompt_style: PromptStyle
+    # Where the model came from, as clients may be told (a local directory by its name only).
     source: str
+    # The settings' prompt style for this model; None: the family decides.
+    prompt_style: PromptStyle | None = None
     # What to serve the model for; towers not needed are not loaded. None: all it has.
     modalities: frozenset[Modality] | None = None
+    trust_remote_code: bool = False
+    half_precision: bool | None = None
 
     @property
     def wanted(self) -> frozenset[Modality]:
         return self.modalities or frozenset(Modality)
+
+    def open_directory(self) -> ModelDirectory:
+        """The model's files on local disk (a hub repository is downloaded first, when allowed)."""
+        return local_directory(self.path, local_only=self.local_only)
+
+    def style(self, directory: ModelDirectory, trained: PromptStyle) -> PromptStyle:
+        """The prompt style to serve with: the settings', else EmbeddingGemma's when the
+        checkpoint's own prompts are written in it, else the family's ``trained`` one."""
+        if self.prompt_style is not None:
+            return self.prompt_style
+        if any(p.startswith("task: ") for p in directory.st_prompts.values()):
+            return PromptStyle.GEMMA
+        return trained
 
 
 def peek_model_type(source: str, *, local_only: bool) -> str | None:

@@ -30,6 +30,7 @@ import torch
 
 from omnivec.errors import ModelLoadError
 from omnivec.logging import get_logger
+from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.backends.text import SentenceTransformerBackend
 from omnivec.runtime.backends.tokens import pad_batch
 from omnivec.runtime.inputs import ModelInput, PreparedItem
@@ -110,10 +111,12 @@ class OnnxTextBackend(SentenceTransformerBackend):
         self._tail = []
 
 
-def load_onnx_backend(
-    base: SentenceTransformerBackend, engine: str, cache_dir: Path, threads: int
-) -> OnnxTextBackend:
+def load_onnx_backend(base: Backend, engine: str, cache_dir: Path, threads: int) -> OnnxTextBackend:
     """Export (or reuse) the ONNX transformer of ``base``, check it, and return the backend."""
+    if not isinstance(base, SentenceTransformerBackend):
+        raise ModelLoadError(
+            f"Engine {engine} runs sentence-transformers models; {base.info.source} is not one."
+        )
     if engine not in MIN_COSINE:
         raise ModelLoadError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
     try:

@@ -36,8 +36,9 @@ from omnivec.runtime.backends.interleaved import (
 from omnivec.runtime.backends.media_parts import image_of, sample_frames
 from omnivec.runtime.backends.model_dir import LoadRequest
 from omnivec.runtime.backends.prompts import instructed
+from omnivec.runtime.backends.registry import ModelFamily, register
 from omnivec.runtime.inputs import ModelInput
-from omnivec.types import Modality
+from omnivec.types import Modality, PromptStyle
 
 DEFAULT_INSTRUCTION = "Represent the user's input."
 # The reference embedder's default maximum length.
@@ -85,7 +86,7 @@ class Qwen3VLEmbeddingBackend(InterleavedBackend):
     def load(cls, request: LoadRequest) -> Qwen3VLEmbeddingBackend:
         from transformers import AutoImageProcessor, AutoTokenizer, Qwen3VLModel
 
-        directory = request.directory
+        directory = request.open_directory()
         torch_device = resolve_device(request.device)
         model: Any = Qwen3VLModel.from_pretrained(
             directory.module, local_files_only=True, dtype=inference_dtype(torch_device)
@@ -102,7 +103,7 @@ class Qwen3VLEmbeddingBackend(InterleavedBackend):
             max_tokens=context_limit(directory.st_max_seq_length, tokenizer, _CONTEXT),
             modalities=accepted & request.wanted,
             matryoshka=True,
-            prompt_style=request.prompt_style,
+            prompt_style=request.style(directory, PromptStyle.QWEN3),
             normalized=True,
             source=request.source,
             description="Qwen3-VL embedding model (text, image, video, document); the parts of one content "
@@ -230,3 +231,8 @@ def _normalised_frames(frames: np.ndarray, height: int, width: int, settings: di
     mean = np.asarray(settings["image_mean"], dtype=np.float32)
     std = np.asarray(settings["image_std"], dtype=np.float32)
     return ((pixels - mean) / std).transpose(0, 3, 1, 2)
+
+
+FAMILY = register(
+    ModelFamily("qwen3-vl-embedding", Qwen3VLEmbeddingBackend.load, model_types=frozenset({"qwen3_vl"}))
+)

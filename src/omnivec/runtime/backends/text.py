@@ -9,18 +9,22 @@ thread only pads a length-bucketed batch and runs the forward pass.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from omnivec.errors import InvalidArgument
+from omnivec.errors import InvalidArgument, ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong
 from omnivec.runtime.backends.device import accelerator_model_kwargs, on_stream, resolve_device
+from omnivec.runtime.backends.model_dir import LoadRequest, open_directory
 from omnivec.runtime.backends.prompts import render
+from omnivec.runtime.backends.registry import ModelFamily, register
 from omnivec.runtime.backends.tokens import PaddingRule, TokenCut, pad_batch, token_ids
 from omnivec.runtime.inputs import ModelInput, PreparedItem
+from omnivec.settings import ENGINES
 from omnivec.types import Modality, PromptStyle
 
 log = get_logger(__name__)
@@ -131,3 +135,46 @@ class SentenceTransformerBackend:
 
     def close(self) -> None:
         self.model = None
+
+
+# --- the family ---------------------------------------------------------------------------
+# Name fragments of model families whose training makes a cut vector a good vector.
+_MATRYOSHKA_HINTS = ("embeddinggemma", "qwen3", "nomic-embed", "arctic-embed", "mxbai", "jina-embeddings-v3")
+
+
+def load_text(request: LoadRequest) -> SentenceTransformerBackend:
+    if request.modalities is not None and Modality.TEXT not in request.modalities:
+        raise ModelLoadError(f"Model {request.source} is a text model; it cannot be served without text.")
+    return SentenceTransformerBackend.load(
+        request.model_id,
+        request.path,
+        device=request.device,
+        local_files_only=request.local_only,
+        trust_remote_code=request.trust_remote_code,
+        prompt_style=request.prompt_style or detect_prompt_style(request.path),
+        matryoshka=any(h in request.path.lower() for h in _MATRYOSHKA_HINTS),
+        source=request.source,
+        half_precision=request.half_precision,
+    )
+
+
+def detect_prompt_style(path: str) -> PromptStyle:
+    """Which task-prompt convention the model was trained with (see prompts.py): its own
+    sentence-transformers prompts say, else its name (a hub id or a directory)."""
+    local = Path(path)
+    prompts = open_directory(local).st_prompts if local.is_dir() else {}
+    if any(p.startswith("task: ") for p in prompts.values()):
+        return PromptStyle.GEMMA
+    name = path.lower()
+    for hint, style in (
+        ("embeddinggemma", PromptStyle.GEMMA),
+        ("qwen3", PromptStyle.QWEN3),
+        ("nomic-embed", PromptStyle.NOMIC),
+        ("e5", PromptStyle.E5),
+    ):
+        if hint in name:
+            return style
+    return PromptStyle.NONE
+
+
+FAMILY = register(ModelFamily("sentence-transformers", load_text, fallback=True, engines=frozenset(ENGINES)))
