@@ -38,7 +38,7 @@ def http(fake_server: RunningServer) -> httpx.Client:
             "/v1beta/models/fake:embedContent",
             b'{"content": {"parts": [{"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]}}',
             400,
-            "inline_data",
+            "inlineData",
         ),
         ("/v1beta/models/fake:batchEmbedContents", b'{"requests": []}', 400, "requests"),
         (
@@ -120,3 +120,25 @@ def test_oversized_body_is_refused_before_reading(serve) -> None:  # type: ignor
     )
     assert r.status_code == 400
     assert r.json()["error"]["message"] == "Request payload size exceeds the limit: 2048 bytes."
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        # The SDK's snake_case and the curl samples' camelCase name the same field one way.
+        ({"content": {"parts": [{"text": "x"}]}, "output_dimensionality": "many"}, "outputDimensionality"),
+        ({"content": {"parts": [{"text": "x"}]}, "outputDimensionality": "many"}, "outputDimensionality"),
+        ({"content": {"parts": [{"inline_data": {"data": "AAAA"}}]}}, "content.parts[0].inlineData.mimeType"),
+        (
+            {"content": {"parts": [{"file_data": {"file_uri": "https://example.com/x"}}]}},
+            "content.parts[0].fileData.fileUri",
+        ),
+    ],
+)
+def test_field_paths_are_camel_case_however_the_key_was_spelled(
+    http: httpx.Client, body: dict[str, object], field: str
+) -> None:
+    r = http.post("/v1beta/models/fake:embedContent", json=body)
+    assert r.status_code == 400, r.text
+    violations = [v["field"] for d in r.json()["error"]["details"] for v in d.get("fieldViolations", ())]
+    assert violations == [field]

@@ -132,7 +132,7 @@ def test_media_a_model_cannot_take_names_a_served_model_that_can() -> None:
     err = refusal(decoder(MINILM, VISION, OMNI), BlobPart("image/png", samples.png()), MINILM)
     assert "model all-MiniLM-L6-v2 takes text, not images (image/png)" in err.message
     assert "models/siglip, models/omni" in err.message and "gemini-embedding-2" not in err.message
-    assert err.violations[0].field == FIELD + ".inline_data"
+    assert err.violations[0].field == FIELD + ".inlineData"
     err = refusal(decoder(MINILM, VISION, OMNI), BlobPart("audio/wav", samples.wav()), VISION)
     assert "takes images and text, not audio" in err.message and "models/omni" in err.message
 
@@ -154,7 +154,7 @@ def test_when_no_served_model_takes_it_the_error_says_how_to_serve_one(mime: str
 def test_file_refs_that_were_not_resolved_are_refused_and_never_fetched() -> None:
     err = refusal(decoder(OMNI), FileRefPart("https://example.com/cat.png", "image/png"), OMNI)
     assert "file_uri must name a file uploaded to this server's Files API" in err.message
-    assert err.violations[0].field == FIELD + ".file_data.file_uri"
+    assert err.violations[0].field == FIELD + ".fileData.fileUri"
 
 
 def test_oversized_parts_are_refused_before_sniffing() -> None:
@@ -214,7 +214,7 @@ def test_a_seventh_image_is_refused_before_it_is_decoded(fake: Container) -> Non
     with pytest.raises(InvalidArgument) as err:
         embed(fake, (*six, BlobPart("image/png", b"\x89PNG\r\n\x1a\n not even decodable")))
     assert "at most 6 images; this is image 7" in err.value.message
-    assert err.value.violations[0].field == "requests[0].content.parts[6].inline_data"
+    assert err.value.violations[0].field == "requests[0].content.parts[6].inlineData"
     # The limit is per Content: six images in each of two Contents is fine.
     assert len(embed(fake, six, six)) == 2
 

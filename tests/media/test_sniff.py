@@ -58,9 +58,9 @@ def test_declared_types_are_normalised(declared: str, canonical: str) -> None:
 
 def test_a_lying_mime_type_names_both_types() -> None:
     with pytest.raises(InvalidArgument) as err:
-        identify("image/jpeg", samples.png(), "requests[0].content.parts[1].inline_data")
+        identify("image/jpeg", samples.png(), "requests[0].content.parts[1].inlineData")
     assert "declared mimeType image/jpeg but the data is image/png" in err.value.message
-    assert err.value.violations[0].field == "requests[0].content.parts[1].inline_data.data"
+    assert err.value.violations[0].field == "requests[0].content.parts[1].inlineData.data"
 
 
 def test_mp4_and_mov_labels_are_interchangeable() -> None:
@@ -82,5 +82,5 @@ def test_mp4_and_mov_labels_are_interchangeable() -> None:
 )
 def test_refusals_say_what_was_declared_and_found(declared: str, data: bytes, fragment: str) -> None:
     with pytest.raises(InvalidArgument) as err:
-        identify(declared, data, "content.parts[0].inline_data")
+        identify(declared, data, "content.parts[0].inlineData")
     assert fragment in err.value.message

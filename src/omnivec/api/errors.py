@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
@@ -49,7 +50,10 @@ def _format_loc(prefix: str, loc: list[Any]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif isinstance(part, str) and not part.startswith(("function-", "union[", "nullable[")):
-            out += f".{part}" if out else part
+            # One casing for every field path: proto3 JSON's lowerCamelCase, however the
+            # client spelled the key (the SDK sends snake_case, curl samples camelCase).
+            name = to_camel(part)
+            out += f".{name}" if out else name
     return out
 
 

@@ -137,10 +137,10 @@ def identify(declared: str, data: bytes, field: str) -> MediaType:
     found = sniff(data)
     if not mime:
         hint = f"; the data looks like {found}" if found else ""
-        raise InvalidArgument.at(field + ".mime_type", f"a mimeType is required{hint}")
+        raise InvalidArgument.at(field + ".mimeType", f"a mimeType is required{hint}")
     if mime not in SUPPORTED:
         raise InvalidArgument.at(
-            field + ".mime_type",
+            field + ".mimeType",
             f"mimeType {declared!r} is not supported; supported types are {supported_list()}",
         )
     expected = SUPPORTED[mime]

@@ -57,11 +57,11 @@ class MediaPartDecoder:
             # Files of this server's Files API are resolved to inline bytes before this point;
             # anything left is a URL we must not fetch.
             raise InvalidArgument.at(
-                field + ".file_data.file_uri",
+                field + ".fileData.fileUri",
                 f"file_uri must name a file uploaded to this server's Files API; {part.file_uri[:200]!r} "
                 "is not one (other URLs are never fetched)",
             )
-        where = field + ".inline_data"
+        where = field + ".inlineData"
         tally = tally if tally is not None else MediaTally()
         size = len(part.data)
         if size > self.settings.max_part_bytes:
