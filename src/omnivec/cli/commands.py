@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -127,6 +126,7 @@ def embed(args: argparse.Namespace) -> int:
 
     from omnivec.errors import OmnivecError
     from omnivec.library import AsyncEmbedder, to_embed_input
+    from omnivec.wire.embeddings import batch_embed_response_json
 
     settings = load_settings(args)
 
@@ -143,10 +143,7 @@ def embed(args: argparse.Namespace) -> int:
                 for t in args.texts
             ]
             results = await embedder.container.embeddings.embed(args.use_model, inputs)
-        return {
-            "embeddings": [{"values": [float(x) for x in r.values]} for r in results],
-            "usageMetadata": {"promptTokenCount": sum(r.token_count for r in results)},
-        }
+        return batch_embed_response_json(results)
 
     try:
         _print(asyncio.run(run()))
@@ -163,19 +160,10 @@ def models(args: argparse.Namespace) -> int:
         return 0
     settings = load_settings(args)
     container = _build_container(settings)
-    rows = []
-    for m in container.catalogue.list():
-        rows.append(
-            {
-                "name": f"models/{m.name}",
-                "aliasOf": f"models/{m.alias_of}" if m.alias_of else None,
-                "dimensions": m.dimensions,
-                "inputTokenLimit": m.input_token_limit,
-                "modalities": sorted(x.value for x in m.modalities),
-                "promptStyle": m.prompt_style,
-            }
-        )
-    _print({"models": rows})
+    from omnivec.wire.models import model_json
+
+    # The same Model resources as GET models on a server (what --remote prints).
+    _print({"models": [model_json(m) for m in container.catalogue.list()]})
     return 0
 
 
@@ -186,5 +174,8 @@ def bench(args: argparse.Namespace) -> int:
 
 
 def _print(body: Any) -> None:
-    json.dump(body, sys.stdout, indent=2)
+    import orjson
+
+    # orjson writes the float32 vectors of the wire codec as they are.
+    sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
     sys.stdout.write("\n")

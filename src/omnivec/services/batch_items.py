@@ -1,5 +1,6 @@
 """How batch items are kept and reported: requests encoded for storage, vectors as float32
-bytes, and each result as the Batch API shows it (inline or as a line of the output file)."""
+bytes, and each stored result handed to the wire codec (``wire.batch_results``) to be shown as
+the Batch API shows it (inline or as a line of the output file)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import orjson
 from omnivec.errors import RPC_CODES, OmnivecError
 from omnivec.storage.records import BatchItem, ItemError, ItemResult
 from omnivec.types import BlobPart, EmbedInput, EmbedOptions, FileRefPart, Part, TaskType, TextPart
-
-_DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+from omnivec.wire import batch_results
 
 
 def encode_input(item: EmbedInput) -> bytes:
@@ -78,24 +78,12 @@ def vector_of(result: ItemResult) -> np.ndarray:
 
 
 def result_json(item: BatchItem, result: ItemResult) -> dict[str, Any]:
-    """One entry of ``inlinedResponses``: ``{response: {embedding, tokenCount}}`` or
-    ``{error: Status}``, with the request's metadata echoed."""
-    body: dict[str, Any] = {}
+    """One entry of ``inlinedResponses``, with the request's metadata echoed."""
     if result.error is None:
-        body["response"] = {
-            "embedding": {"values": vector_of(result)},
-            "tokenCount": str(result.token_count),
-        }
-    else:
-        body["error"] = {"code": result.error.code, "message": result.error.message}
-    if item.metadata is not None:
-        body["metadata"] = orjson.Fragment(item.metadata)
-    return body
+        return batch_results.response_json(vector_of(result), result.token_count, item.metadata)
+    return batch_results.error_json(result.error.code, result.error.message, item.metadata)
 
 
 def output_line(item: BatchItem, result: ItemResult) -> bytes:
-    """One line of a job's output file: ``{"key", "response"}`` or ``{"key", "error"}``."""
-    body = result_json(item, result)
-    line: dict[str, Any] = {"key": item.key} if item.key is not None else {}
-    line.update(body)
-    return orjson.dumps(line, option=_DUMP_OPTIONS) + b"\n"
+    """One line of a job's output file."""
+    return batch_results.output_line(item.key, result_json(item, result))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
 from omnivec.api.schemas.common import Base64Bytes, Int32, TaskTypeField, WireModel, check_utf8
-from omnivec.types import BlobPart, Embedding, EmbedInput, EmbedOptions, FileRefPart, Part, TextPart, Usage
+from omnivec.types import BlobPart, EmbedInput, EmbedOptions, FileRefPart, Part, TextPart
+from omnivec.wire.embeddings import embedding_json, usage_json
+
+__all__ = ["BatchEmbedContentsRequestSchema", "EmbedContentRequestSchema", "embedding_json", "usage_json"]
 
 Utf8Str = Annotated[str, AfterValidator(check_utf8)]
 
@@ -89,19 +92,3 @@ class EmbedContentRequestSchema(WireModel):
 
 class BatchEmbedContentsRequestSchema(WireModel):
     requests: list[EmbedContentRequestSchema]
-
-
-def embedding_json(embedding: Embedding) -> dict[str, Any]:
-    # values stays a float32 numpy array: orjson writes it natively (no per-float objects).
-    return {"values": embedding.values}
-
-
-def usage_json(usage: Usage) -> dict[str, Any]:
-    return {
-        "promptTokenCount": usage.prompt_token_count,
-        "totalTokenCount": usage.prompt_token_count,
-        "promptTokenDetails": [
-            {"modality": modality.value, "tokenCount": count}
-            for modality, count in usage.tokens_by_modality.items()
-        ],
-    }

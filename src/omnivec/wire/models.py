@@ -1,0 +1,41 @@
+"""The ``Model`` resource, with omnivec's own facts about the model in an ``omnivec`` object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omnivec.types import ModelDescriptor
+
+EMBED_METHODS = ["embedContent", "batchEmbedContents", "asyncBatchEmbedContent"]
+
+
+def model_json(model: ModelDescriptor, *, methods: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "name": f"models/{model.name}",
+        "baseModelId": model.alias_of or model.name,
+        "version": "1",
+        "displayName": model.display_name,
+        "description": model.description,
+        "inputTokenLimit": model.input_token_limit,
+        "outputTokenLimit": 1,
+        "supportedGenerationMethods": methods or EMBED_METHODS,
+        # Clients that do not know the field ignore it; every key is a typed fact, written out.
+        "omnivec": omnivec_facts(model),
+    }
+
+
+def omnivec_facts(model: ModelDescriptor) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "dimensions": model.dimensions,
+        "modalities": sorted(m.value for m in model.modalities),
+        "matryoshka": model.matryoshka,
+        "promptStyle": model.prompt_style.value,
+        "source": model.source,
+        "normalized": model.normalized,
+        "interleaved": model.interleaved,
+    }
+    if model.alias_of:
+        facts["aliasOf"] = f"models/{model.alias_of}"
+    if model.audio_sample_rate:
+        facts["audioSampleRate"] = model.audio_sample_rate
+    return facts
