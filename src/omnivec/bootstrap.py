@@ -4,9 +4,8 @@ concrete classes together; everything else receives its dependencies."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from omnivec import media
 from omnivec.jobs.sweeper import Sweeper
@@ -15,8 +14,7 @@ from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.runtime import Runtime
-from omnivec.services.batches import BatchLimits as JobLimits
-from omnivec.services.batches import BatchService
+from omnivec.services.batches import BatchService, JobLimits
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
 from omnivec.services.files import FileLimits, FilesService
@@ -42,7 +40,6 @@ class Container:
     batches: BatchService
     worker: BatchWorker
     sweeper: Sweeper
-    extras: dict[str, Any] = field(default_factory=dict)
     _started: bool = False
 
     @property
@@ -176,7 +173,7 @@ def part_decoder(settings: Settings, catalogue: ModelCatalogue) -> PartDecoder:
     if not media.available():
         log.info("media libraries not installed: only text parts are accepted")
         return TextOnlyParts()
-    from omnivec.services.media_parts import MediaPartDecoder
+    from omnivec.services.media_decoding import MediaPartDecoder
 
     return MediaPartDecoder(catalogue, settings.media)
 

@@ -52,11 +52,6 @@ class FailedPrecondition(OmnivecError):
     http_status = 400
 
 
-class Unauthenticated(OmnivecError):
-    status = "UNAUTHENTICATED"
-    http_status = 401
-
-
 class PermissionDenied(OmnivecError):
     status = "PERMISSION_DENIED"
     http_status = 403
@@ -81,11 +76,6 @@ class ResourceExhausted(OmnivecError):
     def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
-
-
-class Cancelled(OmnivecError):
-    status = "CANCELLED"
-    http_status = 499
 
 
 class Internal(OmnivecError):

@@ -291,11 +291,6 @@ def _config_file_path() -> Path | None:
     return Path(from_env) if from_env else None
 
 
-def hub_offline_env() -> bool:
-    """Whether the Hugging Face offline switch is set in the environment (read here, not elsewhere)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
-
-
 def child_process_env(extra: dict[str, str]) -> dict[str, str]:
     """The environment for a child process (a server under benchmark): ours plus ``extra``."""
     return {**os.environ, **extra}

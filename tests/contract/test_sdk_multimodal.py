@@ -1,9 +1,7 @@
 """The official google-genai SDK against ``omnivec serve --model …`` serving tiny multimodal models
 (EmbeddingGemma 2, CLIP, CLAP) over real HTTP: one vector per Content, dimensions and MRL rules,
-what models.get reports, and ``Part.from_bytes`` media mixed with text.
-
-The media parts need the server's media decoding. Where the server in this tree has none yet, it
-answers media with its text-only refusal, and only those tests are skipped (saying so).
+what models.get reports, and ``Part.from_bytes`` media mixed with text (the media extra is part
+of the test install: a server that refuses media fails these tests).
 """
 
 from __future__ import annotations
@@ -27,8 +25,6 @@ from google.genai import errors, types
 from tests.support import tiny_multimodal_models as tiny
 
 pytestmark = pytest.mark.slow
-
-NO_MEDIA_DECODER = "which takes only text"
 
 
 @pytest.fixture(scope="module")
@@ -153,15 +149,6 @@ def test_text_contents_one_vector_each_and_mrl(server_url: str, model: str, dims
     assert info.value.code == 400
 
 
-def _media_or_skip(call: object) -> types.EmbedContentResponse:
-    try:
-        return call()  # type: ignore[operator, no-any-return]
-    except errors.ClientError as exc:
-        if exc.code == 400 and NO_MEDIA_DECODER in str(exc.message):
-            pytest.skip("this server has no media decoding yet: it refuses inline_data as text-only")
-        raise
-
-
 def test_eg2_mixed_media_contents(server_url: str) -> None:
     c = client(server_url)
     image = types.Part.from_bytes(data=png(1), mime_type="image/png")
@@ -171,7 +158,7 @@ def test_eg2_mixed_media_contents(server_url: str) -> None:
         types.Content(parts=[image]),
         types.Content(parts=[sound, types.Part.from_text(text="a cat"), image]),
     ]
-    result = _media_or_skip(lambda: c.models.embed_content(model="eg2", contents=contents))
+    result = c.models.embed_content(model="eg2", contents=contents)
     full = values(result)
     assert full.shape == (3, 24)
     assert float(full[0] @ full[2]) < 0.99999  # interleaved: order is part of the content
@@ -192,7 +179,7 @@ def test_dual_encoders_average_the_parts_of_a_content(server_url: str) -> None:
             types.Content(parts=[media]),
             types.Content(parts=[text, media]),
         ]
-        result = _media_or_skip(lambda m=model, cs=contents: c.models.embed_content(model=m, contents=cs))
+        result = c.models.embed_content(model=model, contents=contents)
         t, m, both = values(result)
         mean = (t + m) / np.linalg.norm(t + m)
         np.testing.assert_allclose(both, mean, atol=1e-5)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from omnivec.errors import InvalidArgument
 from omnivec.services.catalogue import ModelCatalogue
-from omnivec.services.media_parts import MediaPartDecoder
+from omnivec.services.media_decoding import MediaPartDecoder
 from omnivec.settings import MediaSettings
 from omnivec.types import BlobPart, Modality, ModelDescriptor
 from tests.media import samples

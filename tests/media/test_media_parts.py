@@ -18,7 +18,7 @@ from omnivec.errors import InvalidArgument
 from omnivec.media.types import DecodedAudio, DecodedDocument, DecodedImage, DecodedVideo
 from omnivec.runtime.backends.prompts import prompted_parts
 from omnivec.services.catalogue import ModelCatalogue
-from omnivec.services.media_parts import MediaPartDecoder
+from omnivec.services.media_decoding import MediaPartDecoder
 from omnivec.settings import MediaSettings, Settings
 from omnivec.types import (
     BlobPart,

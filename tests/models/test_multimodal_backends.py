@@ -279,7 +279,7 @@ async def test_backend_refusal_names_the_request_it_came_from(mm_runtime: Runtim
     from omnivec.services.embeddings import EmbeddingService
     from omnivec.types import BlobPart, EmbedInput, EmbedOptions, TextPart
 
-    catalogue = ModelCatalogue({"eg2": describe(mm_runtime.info("eg2"))}, {})
+    catalogue = ModelCatalogue({"eg2": describe(mm_runtime.runners["eg2"].backend.info)}, {})
     service = EmbeddingService(mm_runtime, catalogue, decoder=_BlankDocuments())
     strict = EmbedOptions(auto_truncate=False)
     inputs = [

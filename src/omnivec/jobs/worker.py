@@ -27,9 +27,9 @@ from omnivec.types import BatchState, Embedding, EmbedInput, Priority
 
 log = get_logger(__name__)
 
-CANCELLED = ItemError(1, "CANCELLED", "The batch was cancelled.")
-_UNREADABLE = ItemError(13, "INTERNAL", "The stored request could not be read back.")
-_CRASHED = ItemError(13, "INTERNAL", "An internal error occurred while embedding this request.")
+CANCELLED = ItemError.of("CANCELLED", "The batch was cancelled.")
+_UNREADABLE = ItemError.of("INTERNAL", "The stored request could not be read back.")
+_CRASHED = ItemError.of("INTERNAL", "An internal error occurred while embedding this request.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ class BatchWorker:
         now = self.clock()
         expired = 0
         for job in await asyncio.to_thread(self.store.overdue, now):
-            error = ItemError(4, "DEADLINE_EXCEEDED", "The batch did not finish before it expired.")
+            error = ItemError.of("DEADLINE_EXCEEDED", "The batch did not finish before it expired.")
             if await asyncio.to_thread(transition, self.store, job, BatchState.EXPIRED, now, error=error):
                 expired += 1
                 if job.job_id in self._cancel_events:

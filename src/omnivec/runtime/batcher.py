@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from omnivec.errors import ResourceExhausted, Unavailable
+from omnivec.errors import Unavailable
 from omnivec.runtime.inputs import PreparedItem
 from omnivec.types import Priority
 
@@ -66,14 +66,11 @@ class TokenBudgetBatcher:
         return sum(len(lane) for lane in self._lanes.values())
 
     def submit(self, items: list[WorkItem]) -> None:
-        """All or nothing: a request either queues whole or is refused at once with 429."""
+        """Queue a request's items. Room for them was reserved at admission (``ModelRunner.admit``,
+        before any CPU work), which bounds the queue; only a closed batcher refuses here."""
         with self._cv:
             if self._closed:
                 raise Unavailable("The server is shutting down; retry on another instance.")
-            if self.depth + len(items) > self.limits.max_queue_items:
-                raise ResourceExhausted(
-                    "The model's queue is full; retry after a short wait.", retry_after_s=1.0
-                )
             for item in items:
                 self._lanes[item.priority].append(item)
             self._cv.notify()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
 from omnivec.errors import NotFound
-from omnivec.runtime.backends.base import Backend, BackendInfo
+from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.inputs import EncodedItem, ModelInput
 from omnivec.runtime.observer import RuntimeObserver, notify_prepare
@@ -55,9 +55,6 @@ class Runtime:
 
     def model_ids(self) -> list[str]:
         return list(self.runners)
-
-    def info(self, model_id: str) -> BackendInfo:
-        return self._runner(model_id).backend.info
 
     @property
     def queue_depth(self) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from omnivec.errors import RPC_CODES, OmnivecError
+from omnivec.errors import OmnivecError
 from omnivec.storage.records import BatchItem, ItemError, ItemResult
 from omnivec.types import BlobPart, EmbedInput, EmbedOptions, FileRefPart, Part, TaskType, TextPart
 from omnivec.wire import batch_results
@@ -61,7 +61,7 @@ def encode_metadata(metadata: Any) -> bytes | None:
 
 
 def item_error(error: OmnivecError) -> ItemError:
-    return ItemError(RPC_CODES.get(error.status, RPC_CODES["UNKNOWN"]), error.status, error.message)
+    return ItemError.of(error.status, error.message)
 
 
 def success(index: int, values: np.ndarray, token_count: int) -> ItemResult:

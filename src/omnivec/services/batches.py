@@ -43,7 +43,7 @@ LineParser = Callable[[int, bytes], BatchRequest]
 
 
 @dataclass(frozen=True, slots=True)
-class BatchLimits:
+class JobLimits:
     max_requests: int = 1_000_000
     ttl: timedelta = timedelta(hours=48)
 
@@ -70,7 +70,7 @@ class BatchService:
         files: FilesService,
         catalogue: ModelCatalogue,
         control: JobControl,
-        limits: BatchLimits | None = None,
+        limits: JobLimits | None = None,
         *,
         clock: Clock = utc_now,
     ) -> None:
@@ -78,7 +78,7 @@ class BatchService:
         self.files = files
         self.catalogue = catalogue
         self.control = control
-        self.limits = limits or BatchLimits()
+        self.limits = limits or JobLimits()
         self.clock = clock
 
     async def create(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from omnivec.errors import RPC_CODES
 from omnivec.types import BatchState
 
 Clock = Callable[[], datetime]
@@ -62,6 +63,11 @@ class ItemError:
     code: int
     status: str
     message: str
+
+    @staticmethod
+    def of(status: str, message: str) -> ItemError:
+        """The Status for a google.rpc code name, its number looked up, never written by hand."""
+        return ItemError(RPC_CODES.get(status, RPC_CODES["UNKNOWN"]), status, message)
 
 
 @dataclass(frozen=True, slots=True)
