@@ -8,7 +8,7 @@ EXTRAS ?= media,test,dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install serve test check bench clean
+.PHONY: install serve test test-fast check bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,6 +24,10 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+# The unit tests alone: no model weights, no subprocess servers; under a minute.
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/pytest -q tests/unit $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

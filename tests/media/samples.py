@@ -128,7 +128,7 @@ def video(
         if video_track:
             stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.options = _VIDEO_OPTIONS[codec]
+            stream.options = dict(_VIDEO_OPTIONS[codec])
         if audio:
             sound = container.add_stream("aac", rate=audio_rate)
             sound.layout = "mono"

@@ -20,13 +20,13 @@ from omnivec.errors import InvalidArgument
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.media_decoding import MediaPartDecoder
 from omnivec.settings import MediaSettings
-from omnivec.types import BlobPart, Modality, ModelDescriptor
+from omnivec.types import BlobPart, Modality, ModelDescriptor, PromptStyle
 from tests.media import samples
 
 CASES_PER_SAMPLE = 30
 SEED = 20_261_121
 
-OMNI = ModelDescriptor("omni", "omni", "", 8, 512, frozenset(Modality), False, "none")
+OMNI = ModelDescriptor("omni", "omni", "", 8, 512, frozenset(Modality), False, PromptStyle.NONE)
 
 
 def noise_png() -> bytes:

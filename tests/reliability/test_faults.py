@@ -283,4 +283,5 @@ def test_unexpected_errors_are_internal_with_a_request_id(caplog: pytest.LogCapt
         rec for rec in caplog.records if rec.exc_info and getattr(rec, "request_id", None) == request_id
     ]
     assert logged, "the traceback was not logged under the request id"
-    assert "exploded" in str(logged[0].exc_info[1])
+    exc_info = logged[0].exc_info
+    assert exc_info is not None and "exploded" in str(exc_info[1])

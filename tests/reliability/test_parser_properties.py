@@ -19,7 +19,7 @@ from omnivec.api.schemas.embeddings import BatchEmbedContentsRequestSchema, Embe
 from omnivec.api.schemas.files import UploadStartSchema
 from omnivec.errors import InvalidArgument, OmnivecError
 from omnivec.services.catalogue import ModelCatalogue
-from omnivec.types import BlobPart, EmbedInput, FileRefPart, Modality, ModelDescriptor, TextPart
+from omnivec.types import BlobPart, EmbedInput, FileRefPart, Modality, ModelDescriptor, PromptStyle, TextPart
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -101,7 +101,10 @@ SCHEMAS = (
     UploadStartSchema,
 )
 READER = RequestReader(
-    ModelCatalogue({"m": ModelDescriptor("m", "m", "", 8, 512, frozenset(Modality), True, "none")}, {}), "m"
+    ModelCatalogue(
+        {"m": ModelDescriptor("m", "m", "", 8, 512, frozenset(Modality), True, PromptStyle.NONE)}, {}
+    ),
+    "m",
 )
 
 

@@ -349,7 +349,7 @@ QWEN_CHAT_TEMPLATE = (
 
 
 def build_qwen3_vl(directory: Path) -> Path:
-    from transformers import Qwen2TokenizerFast, Qwen3VLConfig, Qwen3VLModel
+    from transformers import Qwen2TokenizerFast, Qwen3VLConfig, Qwen3VLModel  # type: ignore[attr-defined]
 
     _seeded()
     byte_level = [chr(c) for c in range(33, 127)] + ["Ġ", "Ċ"]

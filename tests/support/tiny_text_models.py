@@ -46,7 +46,7 @@ def _save_sentence_transformer(
 
 def build_bert_mean(directory: Path) -> Path:
     """all-MiniLM-like: BERT + mean pooling + Normalize."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
     _seed()
     vocab = {
@@ -71,7 +71,7 @@ def build_bert_mean(directory: Path) -> Path:
 
 def build_xlmr_cls(directory: Path) -> Path:
     """bge-m3 / arctic-like: XLM-R + CLS pooling + Normalize; e5 prompt naming."""
-    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast  # type: ignore[attr-defined]
 
     _seed()
     pieces = (
@@ -96,7 +96,7 @@ def build_xlmr_cls(directory: Path) -> Path:
 
 def build_qwen3_lasttoken(directory: Path) -> Path:
     """Qwen3-Embedding-like: decoder + last-token pooling with LEFT padding + Normalize."""
-    from transformers import Qwen2TokenizerFast, Qwen3Config, Qwen3Model
+    from transformers import Qwen2TokenizerFast, Qwen3Config, Qwen3Model  # type: ignore[attr-defined]
 
     _seed()
     alphabet = [chr(c) for c in range(33, 127)] + ["Ġ"]
