@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from omnivec.errors import NotFound
 from omnivec.types import ModelDescriptor
@@ -49,21 +50,14 @@ class ModelCatalogue:
 
     @staticmethod
     def _alias_descriptor(alias: str, target: ModelDescriptor) -> ModelDescriptor:
-        return ModelDescriptor(
+        # Every fact is the target's; only the names say it is an alias.
+        return replace(
+            target,
             name=alias,
             display_name=f"{alias} (alias of {target.name})",
             description=f"Alias served by omnivec: requests for {alias} are embedded by the open model "
             f"{target.name}. Vectors are not Google's and are not comparable with them.",
-            dimensions=target.dimensions,
-            input_token_limit=target.input_token_limit,
-            modalities=target.modalities,
-            matryoshka=target.matryoshka,
-            prompt_style=target.prompt_style,
             alias_of=target.name,
-            source=target.source,
-            normalized=target.normalized,
-            interleaved=target.interleaved,
-            audio_sample_rate=target.audio_sample_rate,
         )
 
 
