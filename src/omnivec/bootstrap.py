@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from collections.abc import Callable
 
 from omnivec import media
+from omnivec.index.base import Filter, VectorStore
+from omnivec.jobs.ingestion import IngestionWorker, IngestionWorkerSettings
 from omnivec.jobs.sweeper import Sweeper
 from omnivec.jobs.worker import BatchWorker, WorkerSettings
 from omnivec.logging import get_logger
@@ -19,9 +22,11 @@ from omnivec.services.batches import BatchService
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
 from omnivec.services.files import FileLimits, FilesService
+from omnivec.services.search_store_ingestion import DocumentIngestor, IngestionSettings
+from omnivec.services.search_stores import SearchStoreLimits, SearchStoreService, VectorStoreHandle
 from omnivec.services.uploads import ResumableUploads
 from omnivec.settings import Settings, split_model_spec
-from omnivec.storage.local import Stores, open_local
+from omnivec.storage.local import DataDirLock, Stores, open_local
 from omnivec.types import Modality, ModelDescriptor
 
 log = get_logger(__name__)
@@ -43,6 +48,8 @@ class Container:
     sweeper: Sweeper
     extras: dict[str, Any] = field(default_factory=dict)
     _started: bool = False
+    search_stores: SearchStoreService | None = None
+    ingestion: IngestionWorker | None = None
 
     @property
     def is_started(self) -> bool:
@@ -57,6 +64,8 @@ class Container:
             if background_jobs:
                 await self.worker.start()
                 await self.sweeper.start()
+                if self.ingestion is not None:
+                    await self.ingestion.start()
             self._started = True
 
     async def stop(self) -> None:
@@ -64,8 +73,12 @@ class Container:
         runtime), then the runtime, then storage. Each step is bounded."""
         if self._started:
             await self.sweeper.stop()
+            if self.ingestion is not None:
+                await self.ingestion.stop()
             await self.worker.stop()
             self.runtime.stop()
+            if self.search_stores is not None:
+                self.search_stores.vectors.close()
             self.stores.close()
             self._started = False
 
@@ -158,9 +171,63 @@ def build(
     )
     sweeper = Sweeper(files, worker, settings.files.sweep_interval_s)
     uploads = ResumableUploads(files)
-    return Container(
+    container = Container(
         settings, runtime, catalogue, embeddings, stores, files, uploads, batches, worker, sweeper
     )
+    if stores.search_stores is not None:
+        _add_search_stores(container, stores.search_stores)
+    return container
+
+
+def _add_search_stores(container: Container, store: Any) -> None:
+    """File Search stores: the service, and the worker that ingests their documents."""
+    settings = container.settings
+    vectors = VectorStoreHandle(vector_store_opener(settings))
+    ingestor = DocumentIngestor(
+        store,
+        container.stores.blobs,
+        container.catalogue,
+        container.embeddings,
+        vectors,
+        settings.media,
+        IngestionSettings(chunks_per_step=settings.search_stores.chunks_per_step),
+    )
+    worker = IngestionWorker(
+        store,
+        ingestor,
+        DataDirLock(settings.data_dir / "ingestion.lock"),
+        IngestionWorkerSettings(poll_interval_s=settings.search_stores.poll_interval_s),
+    )
+    container.ingestion = worker
+    container.search_stores = SearchStoreService(
+        store,
+        container.stores.blobs,
+        container.files,
+        container.uploads,
+        container.catalogue,
+        container.embeddings,
+        vectors,
+        metadata_filter_parser(),
+        SearchStoreLimits(max_document_bytes=settings.search_stores.max_document_bytes),
+        wake=worker.wake,
+    )
+
+
+def vector_store_opener(settings: Settings) -> Callable[[], VectorStore] | None:
+    """Opens the configured vector store on first use; None when no adapter is installed."""
+    try:
+        from omnivec.index.registry import open_vector_store
+    except ImportError:
+        return None
+    return lambda: open_vector_store(settings.vector_store, settings.data_dir)
+
+
+def metadata_filter_parser() -> Callable[[str], Filter] | None:
+    try:
+        from omnivec.index.filter_syntax import parse_metadata_filter
+    except ImportError:
+        return None
+    return parse_metadata_filter
 
 
 def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None:
