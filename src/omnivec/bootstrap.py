@@ -222,9 +222,9 @@ def vector_store_opener(settings: Settings) -> Callable[[], VectorStore] | None:
     return lambda: open_vector_store(settings.vector_store, settings.data_dir)
 
 
-def metadata_filter_parser() -> Callable[[str], Filter] | None:
+def metadata_filter_parser() -> Callable[[str], Filter | None] | None:
     try:
-        from omnivec.index.filter_syntax import parse_metadata_filter
+        from omnivec.index.metadata_filter import parse_metadata_filter
     except ImportError:
         return None
     return parse_metadata_filter

@@ -58,7 +58,7 @@ MAX_STORES_PER_QUERY = 10
 # Hits fetched beyond resultsCount, so documents still being ingested can be dropped.
 _OVERFETCH = 10
 
-FilterParser = Callable[[str], Filter]
+FilterParser = Callable[[str], Filter | None]
 
 
 @dataclass(frozen=True, slots=True)
