@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from omnivec.logging import get_logger
@@ -71,13 +72,15 @@ class IngestionWorker:
     def wake(self) -> None:
         self._wake.set()
 
-    async def drain(self) -> int:
+    async def drain(self, on_settled: Callable[[StoreDocument], None] | None = None) -> int:
         """Ingest every PENDING document now, in this task (the command line and the library,
         which run no background worker); returns how many were settled."""
         settled = 0
         while (doc := await self._next()) is not None:
             if await self._one(doc):
                 settled += 1
+                if on_settled is not None:
+                    on_settled(doc)
         return settled
 
     async def _run(self) -> None:

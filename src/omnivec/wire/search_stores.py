@@ -7,6 +7,7 @@ from the SDK with top-level camelCase and nested snake_case (``string_value``,
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -77,6 +78,8 @@ def document_json(doc: StoreDocument) -> dict[str, Any]:
     body["state"] = doc.state.value
     body["sizeBytes"] = str(doc.size_bytes)
     body["mimeType"] = doc.mime_type
+    if doc.sha256_hex:  # an omnivec extension, encoded like the Files API's sha256Hash
+        body["sha256Hash"] = base64.b64encode(doc.sha256_hex.encode("ascii")).decode("ascii")
     return body
 
 
