@@ -3,10 +3,10 @@ concrete classes together; everything else receives its dependencies."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from collections.abc import Callable
 
 from omnivec import media
 from omnivec.index.base import Filter, VectorStore
@@ -27,6 +27,7 @@ from omnivec.services.search_stores import SearchStoreLimits, SearchStoreService
 from omnivec.services.uploads import ResumableUploads
 from omnivec.settings import Settings, split_model_spec
 from omnivec.storage.local import DataDirLock, Stores, open_local
+from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
 from omnivec.types import Modality, ModelDescriptor
 
 log = get_logger(__name__)
@@ -179,7 +180,7 @@ def build(
     return container
 
 
-def _add_search_stores(container: Container, store: Any) -> None:
+def _add_search_stores(container: Container, store: SqliteSearchStoreStore) -> None:
     """File Search stores: the service, and the worker that ingests their documents."""
     settings = container.settings
     vectors = VectorStoreHandle(vector_store_opener(settings))

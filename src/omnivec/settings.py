@@ -148,7 +148,9 @@ class SearchStoreSettings(BaseModel):
 
     max_document_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Largest document of a store.")
     chunks_per_step: int = Field(32, ge=1, description="Chunks embedded and indexed together.")
-    poll_interval_s: float = Field(2.0, gt=0, description="How often an idle ingestion worker looks for work.")
+    poll_interval_s: float = Field(
+        2.0, gt=0, description="How often an idle ingestion worker looks for work."
+    )
 
 
 class Settings(BaseSettings):

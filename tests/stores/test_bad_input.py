@@ -76,7 +76,9 @@ def test_bad_chunking_configs(server: RunningServer, store: str, chunking: dict[
     f = c.files.upload(file=io.BytesIO(b"words"), config={"mime_type": "text/plain"})
     assert_400(
         lambda: c.file_search_stores.import_file(
-            file_search_store_name=store, file_name=f.name, config={"chunking_config": chunking}  # type: ignore[arg-type]
+            file_search_store_name=store,
+            file_name=f.name,
+            config={"chunking_config": chunking},  # type: ignore[arg-type]
         ),
         text=text,
     )
@@ -145,7 +147,9 @@ def test_unreadable_documents_fail_with_a_reason(
     ids=["dangling", "deep", "huge", "double-and", "bad-operator", "unterminated", "wide"],
 )
 def test_hostile_filters_are_400s(server: RunningServer, store: str, expression: str) -> None:
-    response = httpx.post(f"{server.base_url}/v1beta/{store}:query", json={"query": "x", "metadataFilter": expression})
+    response = httpx.post(
+        f"{server.base_url}/v1beta/{store}:query", json={"query": "x", "metadataFilter": expression}
+    )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["status"] == "INVALID_ARGUMENT"
 
@@ -210,7 +214,9 @@ def test_size_limit_and_shared_quota(serve: Callable[..., RunningServer]) -> Non
     for _ in range(3):
         settle(c, upload(c, store, b"word " * 180))  # 900 bytes each: 2700 of the 3000
     # Documents and files share the quota: a 400-byte file no longer fits.
-    assert_400(lambda: c.files.upload(file=io.BytesIO(b"z" * 400), config={"mime_type": "text/plain"}), text="exceed")
+    assert_400(
+        lambda: c.files.upload(file=io.BytesIO(b"z" * 400), config={"mime_type": "text/plain"}), text="exceed"
+    )
     assert_400(lambda: upload(c, store, b"w" * 400), text="exceed")
 
 

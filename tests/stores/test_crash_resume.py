@@ -52,7 +52,9 @@ def upload(base: str, store: str, i: int, client: httpx.Client) -> None:
 
 def counts(base: str, store: str) -> tuple[int, int, int]:
     body = httpx.get(f"{base}/v1beta/{store}").json()
-    return tuple(int(body.get(k, 0)) for k in ("activeDocumentsCount", "pendingDocumentsCount", "failedDocumentsCount"))  # type: ignore[return-value]
+    return tuple(
+        int(body.get(k, 0)) for k in ("activeDocumentsCount", "pendingDocumentsCount", "failedDocumentsCount")
+    )  # type: ignore[return-value]
 
 
 def test_sigkill_mid_ingestion_then_restart_ends_each_document_once(
@@ -64,10 +66,12 @@ def test_sigkill_mid_ingestion_then_restart_ends_each_document_once(
     monkeypatch.setenv("OMNIVEC_SEARCH_STORES__POLL_INTERVAL_S", "0.1")
     first = Server(data_dir, log)  # fake:64 with 5 ms per model pass
     try:
-        store = httpx.post(f"{first.base}/v1beta/fileSearchStores", json={"displayName": "crash"}, timeout=120).json()["name"]
+        store = httpx.post(
+            f"{first.base}/v1beta/fileSearchStores", json={"displayName": "crash"}, timeout=120
+        ).json()["name"]
         with httpx.Client(timeout=60) as client, ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda i: upload(first.base, store, i, client), range(DOCUMENTS)))
-        active, pending, failed = counts(first.base, store)
+        _, pending, failed = counts(first.base, store)
         assert pending > 0, "every document was ingested before the kill; slow the fake model down"
         first.kill()
     finally:
@@ -84,7 +88,9 @@ def test_sigkill_mid_ingestion_then_restart_ends_each_document_once(
         names: list[str] = []
         token = ""
         while True:
-            page = httpx.get(f"{second.base}/v1beta/{store}/documents", params={"pageSize": 20, "pageToken": token}).json()
+            page = httpx.get(
+                f"{second.base}/v1beta/{store}/documents", params={"pageSize": 20, "pageToken": token}
+            ).json()
             names += [d["displayName"] for d in page["documents"] if d["state"] == "STATE_ACTIVE"]
             token = page.get("nextPageToken", "")
             if not token:

@@ -93,8 +93,17 @@ def corpus(minilm_server: RunningServer) -> Iterator[tuple[RunningServer, str]]:
     uploads: list[tuple[bytes, str, str, list[dict[str, Any]]]] = [
         (text.encode(), name, "text/plain", metadata(meta)) for name, (text, meta) in TEXTS.items()
     ]
-    uploads.append((GUIDE.encode(), "guide.md", "text/markdown", metadata({"author": "Mei Tanaka", "year": 2001.0})))
-    uploads.append((pdf_text(PDF_PAGES), "book.pdf", "application/pdf", metadata({"author": "Ada Field", "year": 1950.0})))
+    uploads.append(
+        (GUIDE.encode(), "guide.md", "text/markdown", metadata({"author": "Mei Tanaka", "year": 2001.0}))
+    )
+    uploads.append(
+        (
+            pdf_text(PDF_PAGES),
+            "book.pdf",
+            "application/pdf",
+            metadata({"author": "Ada Field", "year": 1950.0}),
+        )
+    )
     ops = [
         c.file_search_stores.upload_to_file_search_store(
             file_search_store_name=store.name,
@@ -126,7 +135,10 @@ def test_the_right_chunk_comes_first(corpus: tuple[RunningServer, str], mode: st
         assert response.status_code == 200, response.text
         chunks = response.json()["relevantChunks"]
         top = chunks[0]
-        assert top["document"]["displayName"] == document, (question, [c["document"]["displayName"] for c in chunks])
+        assert top["document"]["displayName"] == document, (
+            question,
+            [c["document"]["displayName"] for c in chunks],
+        )
         assert top["chunk"].get("pageNumber") == page, question
         scores = [c["chunkRelevanceScore"] for c in chunks]
         assert scores == sorted(scores, reverse=True)
@@ -145,7 +157,9 @@ def test_a_pdf_hit_names_its_page_and_media(corpus: tuple[RunningServer, str]) -
 
 def test_lexical_search_finds_exact_words(corpus: tuple[RunningServer, str]) -> None:
     server, store = corpus
-    top = query(server, store, query="Shinkansen", searchMode="LEXICAL", resultsCount=1).json()["relevantChunks"][0]
+    top = query(server, store, query="Shinkansen", searchMode="LEXICAL", resultsCount=1).json()[
+        "relevantChunks"
+    ][0]
     assert "Shinkansen" in top["chunk"]["data"]["stringValue"]
 
 
@@ -160,9 +174,17 @@ def test_lexical_search_finds_exact_words(corpus: tuple[RunningServer, str]) -> 
         ('author != "Ada Field" AND (year <= 1930 OR tags = "geology")', {"volcano.txt", "bread.txt"}),
     ],
 )
-def test_filters_exclude_the_right_documents(corpus: tuple[RunningServer, str], expression: str, allowed: set[str]) -> None:
+def test_filters_exclude_the_right_documents(
+    corpus: tuple[RunningServer, str], expression: str, allowed: set[str]
+) -> None:
     server, store = corpus
-    response = query(server, store, query="bees honey volcano bread trains chess", resultsCount=50, metadataFilter=expression)
+    response = query(
+        server,
+        store,
+        query="bees honey volcano bread trains chess",
+        resultsCount=50,
+        metadataFilter=expression,
+    )
     assert response.status_code == 200, response.text
     found = {c["document"]["displayName"] for c in response.json().get("relevantChunks", [])}
     assert found == allowed, expression
@@ -182,7 +204,11 @@ def test_several_stores_in_one_query(corpus: tuple[RunningServer, str]) -> None:
         op = c.operations.get(op)
     response = httpx.post(
         f"{server.base_url}/v1beta/fileSearchStores:query",
-        json={"query": "birds that cannot fly", "fileSearchStoreNames": [store, other.name], "resultsCount": 2},
+        json={
+            "query": "birds that cannot fly",
+            "fileSearchStoreNames": [store, other.name],
+            "resultsCount": 2,
+        },
         timeout=60,
     )
     assert response.status_code == 200, response.text

@@ -86,13 +86,17 @@ def test_upload_with_metadata_and_chunking_then_documents(server: RunningServer)
                 {"key": "year", "numeric_value": 1934},
                 {"key": "tags", "string_list_value": {"values": ["a", "b"]}},
             ],
-            "chunking_config": {"white_space_config": {"max_tokens_per_chunk": 200, "max_overlap_tokens": 20}},
+            "chunking_config": {
+                "white_space_config": {"max_tokens_per_chunk": 200, "max_overlap_tokens": 20}
+            },
         },
     )
     assert op.name is not None and "/upload/operations/" in op.name
     op = wait(c, op)
     assert op.error is None and op.response is not None
-    assert op.response.document_name is not None and op.response.document_name.startswith(f"{store.name}/documents/numbers-")
+    assert op.response.document_name is not None and op.response.document_name.startswith(
+        f"{store.name}/documents/numbers-"
+    )
     assert op.response.parent == store.name
 
     doc = c.file_search_stores.documents.get(name=op.response.document_name)
@@ -109,11 +113,16 @@ def test_upload_with_metadata_and_chunking_then_documents(server: RunningServer)
     assert record is not None and record.chunk_count == 3
 
     # Import a Files API file into the same store.
-    f = c.files.upload(file=io.BytesIO(b"An imported note about gardens."), config={"mime_type": "text/plain"})
+    f = c.files.upload(
+        file=io.BytesIO(b"An imported note about gardens."), config={"mime_type": "text/plain"}
+    )
     imported = c.file_search_stores.import_file(
         file_search_store_name=store.name,
         file_name=f.name,  # type: ignore[arg-type]
-        config={"custom_metadata": [{"key": "a", "string_value": "b"}], "chunking_config": {"white_space_config": {"max_tokens_per_chunk": 100}}},
+        config={
+            "custom_metadata": [{"key": "a", "string_value": "b"}],
+            "chunking_config": {"white_space_config": {"max_tokens_per_chunk": 100}},
+        },
     )
     assert imported.name is not None and imported.name.startswith(f"{store.name}/operations/")
     imported = wait(c, imported)
@@ -177,7 +186,9 @@ def test_two_keys_see_only_their_own(serve: Callable[..., RunningServer]) -> Non
     )
     doc_name = op.response.document_name
     assert list(b.file_search_stores.list()) == []
-    missing = httpx.get(f"{server.base_url}/v1beta/fileSearchStores/nothing-here", headers={"x-goog-api-key": "key-b"})
+    missing = httpx.get(
+        f"{server.base_url}/v1beta/fileSearchStores/nothing-here", headers={"x-goog-api-key": "key-b"}
+    )
     for call in (
         lambda: b.file_search_stores.get(name=store.name),  # type: ignore[arg-type]
         lambda: b.file_search_stores.delete(name=store.name, config={"force": True}),  # type: ignore[arg-type]
@@ -185,7 +196,9 @@ def test_two_keys_see_only_their_own(serve: Callable[..., RunningServer]) -> Non
         lambda: b.file_search_stores.documents.list(parent=store.name),  # type: ignore[arg-type]
         lambda: b.operations.get(op),
         lambda: b.file_search_stores.upload_to_file_search_store(
-            file_search_store_name=store.name, file=io.BytesIO(b"x"), config={"mime_type": "text/plain"}  # type: ignore[arg-type]
+            file_search_store_name=store.name,
+            file=io.BytesIO(b"x"),
+            config={"mime_type": "text/plain"},  # type: ignore[arg-type]
         ),
     ):
         with pytest.raises(errors.ClientError) as info:
@@ -195,7 +208,9 @@ def test_two_keys_see_only_their_own(serve: Callable[..., RunningServer]) -> Non
     assert other.status_code == missing.status_code == 404
     assert other.json()["error"]["status"] == missing.json()["error"]["status"]
     query = httpx.post(
-        f"{server.base_url}/v1beta/{store.name}:query", json={"query": "private"}, headers={"x-goog-api-key": "key-b"}
+        f"{server.base_url}/v1beta/{store.name}:query",
+        json={"query": "private"},
+        headers={"x-goog-api-key": "key-b"},
     )
     assert query.status_code == 404
     # A file of one key cannot be imported by the other.

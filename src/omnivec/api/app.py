@@ -18,8 +18,17 @@ from omnivec.api.middleware import (
     RequestIdMiddleware,
     UnexpectedErrorMiddleware,
 )
-from omnivec.api.routes import batches, embeddings, fallback, files, health, models, upload
-from omnivec.api.routes import search_store_upload, search_stores
+from omnivec.api.routes import (
+    batches,
+    embeddings,
+    fallback,
+    files,
+    health,
+    models,
+    search_store_upload,
+    search_stores,
+    upload,
+)
 from omnivec.bootstrap import Container
 
 

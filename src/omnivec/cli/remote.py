@@ -48,7 +48,9 @@ class RemoteClient:
             meta["name"] = name
         if display_name:
             meta["display_name"] = display_name
-        return self._resumable(f"{self.root}/upload/{self.api_version}/files", {"file": meta}, path, mime_type)["file"]
+        return self._resumable(
+            f"{self.root}/upload/{self.api_version}/files", {"file": meta}, path, mime_type
+        )["file"]
 
     def upload_to_store(self, store: str, path: Path, *, mime_type: str, display_name: str) -> Any:
         """uploadToFileSearchStore, the same resumable protocol; returns the Operation."""

@@ -9,7 +9,6 @@ is unique.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import mimetypes
 import sys
@@ -206,7 +205,9 @@ def _index_remote(args: argparse.Namespace, files: list[Any]) -> list[tuple[str,
                 progress.advance(task)
                 continue
             try:
-                op = client.upload_to_store(store, f.path, mime_type=_mime(f.path), display_name=f.display_name)
+                op = client.upload_to_store(
+                    store, f.path, mime_type=_mime(f.path), display_name=f.display_name
+                )
                 for old in earlier:
                     client.delete(f"{old['name']}?force=true")
             except CliError as exc:
@@ -397,12 +398,18 @@ def _remote_store(args: argparse.Namespace, name: str) -> str:
     raise CliError(f"no store is called {name!r} (see omnivec stores list)")
 
 
-def _access(p: argparse.ArgumentParser, run: Callable[[argparse.Namespace], Any], *, config: bool = True) -> None:
+def _access(
+    p: argparse.ArgumentParser, run: Callable[[argparse.Namespace], Any], *, config: bool = True
+) -> None:
     if config:
         add_access_flags(p, run)
     else:  # the model flags already brought --config
-        p.add_argument("--remote", metavar="URL", help="Talk to a running server instead of the data directory.")
-        p.add_argument("--api-key", help="With --remote, the key to send; in-process, whose stores to act on.")
+        p.add_argument(
+            "--remote", metavar="URL", help="Talk to a running server instead of the data directory."
+        )
+        p.add_argument(
+            "--api-key", help="With --remote, the key to send; in-process, whose stores to act on."
+        )
         p.add_argument("--data-dir", help="The data directory (in-process use).")
         p.set_defaults(run=run)
     p.add_argument("--vector-store", help="In-process: the vector store URL, as for omnivec serve.")
@@ -413,7 +420,9 @@ def add_parsers(sub: Any, model_flags: Callable[[argparse.ArgumentParser], None]
     stores_sub = stores.add_subparsers(dest="stores_command", required=True)
     create = stores_sub.add_parser("create", help="Create a store; prints the FileSearchStore.")
     create.add_argument("display_name", metavar="DISPLAY_NAME")
-    create.add_argument("--embedding-model", help="A served model or alias (default: the first served model).")
+    create.add_argument(
+        "--embedding-model", help="A served model or alias (default: the first served model)."
+    )
     model_flags(create)
     _access(create, _create, config=False)
     _access(stores_sub.add_parser("list", help="List stores, oldest first."), _list)

@@ -51,9 +51,9 @@ def resolve_mime(declared: str, display_name: str, head: bytes) -> str:
     if head.startswith(b"%PDF-"):
         return _PDF
     name = display_name.lower()
-    for ext, guessed in _EXTENSIONS.items():
+    for ext, known in _EXTENSIONS.items():
         if name.endswith(ext):
-            return guessed
+            return known
     guessed, _ = mimetypes.guess_type(name)
     return guessed or "application/octet-stream"
 
@@ -67,7 +67,9 @@ def extract_pages(data: bytes, mime: str, settings: MediaSettings) -> list[PageT
     if mime == _PDF:
         from omnivec.media.pdf import decode_pdf
 
-        doc = decode_pdf(data, field="document", settings=settings, pages=PageLimit(MAX_PDF_PAGES), render=False)
+        doc = decode_pdf(
+            data, field="document", settings=settings, pages=PageLimit(MAX_PDF_PAGES), render=False
+        )
         return [PageText(page.text, i + 1) for i, page in enumerate(doc.pages)]
     if mime in _HTML_TYPES:
         return [PageText(html_text(_decode(data)))]
@@ -79,7 +81,11 @@ def extract_pages(data: bytes, mime: str, settings: MediaSettings) -> list[PageT
 
 
 def _decode(data: bytes) -> str:
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             return data.decode(encoding, errors="replace")
     try:
@@ -92,7 +98,9 @@ class _TextOnly(HTMLParser):
     """Collects visible text; script, style and similar elements are skipped."""
 
     _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
-    _BREAKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article"})
+    _BREAKS = frozenset(
+        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article"}
+    )
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -29,7 +29,16 @@ from omnivec.settings import MediaSettings
 from omnivec.storage.interfaces import BlobStore
 from omnivec.storage.records import Clock, utc_now
 from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
-from omnivec.types import DocumentState, EmbedInput, EmbedOptions, Priority, StoreChunk, StoreDocument, TaskType, TextPart
+from omnivec.types import (
+    DocumentState,
+    EmbedInput,
+    EmbedOptions,
+    Priority,
+    StoreChunk,
+    StoreDocument,
+    TaskType,
+    TextPart,
+)
 
 log = get_logger(__name__)
 
@@ -78,7 +87,9 @@ class DocumentIngestor:
         try:
             model = self.catalogue.resolve(store.model)
         except NotFound:
-            return await self.fail(doc, f"The store's model {store.model} is not served by this server any more.")
+            return await self.fail(
+                doc, f"The store's model {store.model} is not served by this server any more."
+            )
         try:
             chunks = await asyncio.to_thread(self._chunks, doc, model.input_token_limit)
         except InvalidArgument as exc:
@@ -126,7 +137,9 @@ class DocumentIngestor:
                     raise InvalidArgument(f"The document has more than {MAX_CHUNKS_PER_DOCUMENT} chunks.")
         return chunks
 
-    async def _vectors(self, model: str, doc: StoreDocument, chunks: Sequence[StoreChunk]) -> list[np.ndarray]:
+    async def _vectors(
+        self, model: str, doc: StoreDocument, chunks: Sequence[StoreChunk]
+    ) -> list[np.ndarray]:
         keys = [_vector_key(model, doc.display_name, c.text) for c in chunks]
         cached = await asyncio.to_thread(self.store.cached_vectors, keys)
         missing = [i for i, k in enumerate(keys) if k not in cached]
@@ -141,7 +154,10 @@ class DocumentIngestor:
             embedded = await self.embeddings.embed(
                 model, inputs, priority=Priority.BATCH, field_prefix="chunks", owner=doc.owner
             )
-            fresh = {keys[i]: np.asarray(e.values, dtype=np.float32).tobytes() for i, e in zip(missing, embedded, strict=True)}
+            fresh = {
+                keys[i]: np.asarray(e.values, dtype=np.float32).tobytes()
+                for i, e in zip(missing, embedded, strict=True)
+            }
             await asyncio.to_thread(self.store.cache_vectors, fresh.items())
             cached.update(fresh)
         return [np.frombuffer(cached[k], dtype=np.float32) for k in keys]
@@ -149,7 +165,12 @@ class DocumentIngestor:
     async def fail(self, doc: StoreDocument, reason: str) -> DocumentState | None:
         log.info("document %s/%s failed: %s", doc.store_id, doc.document_id, reason)
         done = await asyncio.to_thread(
-            self.store.finish_document, doc.store_id, doc.document_id, DocumentState.FAILED, self.clock(), error=reason
+            self.store.finish_document,
+            doc.store_id,
+            doc.document_id,
+            DocumentState.FAILED,
+            self.clock(),
+            error=reason,
         )
         return DocumentState.FAILED if done else None
 
@@ -164,4 +185,8 @@ def _vector_key(model: str, title: str, text: str) -> str:
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying the document for (the model is busy, shutting down)."""
-    return isinstance(exc, OmnivecError) and exc.status in ("RESOURCE_EXHAUSTED", "UNAVAILABLE", "DEADLINE_EXCEEDED")
+    return isinstance(exc, OmnivecError) and exc.status in (
+        "RESOURCE_EXHAUSTED",
+        "UNAVAILABLE",
+        "DEADLINE_EXCEEDED",
+    )

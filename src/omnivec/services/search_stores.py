@@ -84,7 +84,9 @@ def point_payload(doc: StoreDocument, chunk: StoreChunk) -> dict[str, object]:
         "document": doc.document_id,
         "chunk_index": chunk.index,
         "title": doc.display_name,
-        "metadata": {e.key: list(e.value) if isinstance(e.value, tuple) else e.value for e in doc.custom_metadata},
+        "metadata": {
+            e.key: list(e.value) if isinstance(e.value, tuple) else e.value for e in doc.custom_metadata
+        },
     }
     if chunk.page_number is not None:
         payload["page_number"] = chunk.page_number
@@ -152,7 +154,9 @@ class SearchStoreService:
         self.clock = clock
 
     # --- stores -----------------------------------------------------------------------------
-    async def create_store(self, owner: str, display_name: str | None, embedding_model: str | None) -> SearchStore:
+    async def create_store(
+        self, owner: str, display_name: str | None, embedding_model: str | None
+    ) -> SearchStore:
         display = _display_name(display_name, "displayName")
         model = self._model(embedding_model)
         now = self.clock()
@@ -320,7 +324,9 @@ class SearchStoreService:
 
     async def _add(self, doc: StoreDocument) -> None:
         try:
-            await asyncio.to_thread(self.store.add_document, doc, quota_bytes=self.files.limits.max_total_bytes)
+            await asyncio.to_thread(
+                self.store.add_document, doc, quota_bytes=self.files.limits.max_total_bytes
+            )
         except OverQuota:
             await asyncio.to_thread(self.blobs.delete, doc.blob_id)
             total = await asyncio.to_thread(self.store.total_bytes, doc.owner)
@@ -356,16 +362,23 @@ class SearchStoreService:
         doc = await self.get_document(owner, store_name, document)
         if doc.chunk_count and not force:
             raise FailedPrecondition(
-                f"Document {doc.document_id} has {doc.chunk_count} chunks; pass force=true to delete it with them."
+                f"Document {doc.document_id} has {doc.chunk_count} chunks; "
+                "pass force=true to delete it with them."
             )
         removed = await asyncio.to_thread(self.store.remove_document, owner, doc.store_id, doc.document_id)
         if removed is None:
-            raise NotFound(f"Document fileSearchStores/{doc.store_id}/documents/{doc.document_id} does not exist.")
+            raise NotFound(
+                f"Document fileSearchStores/{doc.store_id}/documents/{doc.document_id} does not exist."
+            )
         vectors = await self.vectors.get()
-        await asyncio.to_thread(vectors.delete_where, collection_of(doc.store_id), "document", doc.document_id)
+        await asyncio.to_thread(
+            vectors.delete_where, collection_of(doc.store_id), "document", doc.document_id
+        )
         await asyncio.to_thread(self.blobs.delete, doc.blob_id)
 
-    async def media(self, owner: str, store_name: str, media_id: str) -> tuple[StoreDocument, Iterator[bytes]]:
+    async def media(
+        self, owner: str, store_name: str, media_id: str
+    ) -> tuple[StoreDocument, Iterator[bytes]]:
         """The source bytes behind a chunk's ``mediaId`` (iterate off the event loop)."""
         doc = await self.get_document(owner, store_name, media_id)
         return doc, await asyncio.to_thread(self.blobs.read, doc.blob_id)
@@ -400,7 +413,9 @@ class SearchStoreService:
         if not store_names:
             raise InvalidArgument.at("fileSearchStoreNames", "name at least one store")
         if len(store_names) > MAX_STORES_PER_QUERY:
-            raise InvalidArgument.at("fileSearchStoreNames", f"may name at most {MAX_STORES_PER_QUERY} stores")
+            raise InvalidArgument.at(
+                "fileSearchStoreNames", f"may name at most {MAX_STORES_PER_QUERY} stores"
+            )
         if not 1 <= results_count <= MAX_RESULTS:
             raise InvalidArgument.at("resultsCount", f"must be between 1 and {MAX_RESULTS}")
         if (text is None) == (parts is None):
@@ -418,11 +433,14 @@ class SearchStoreService:
         models = {s.model for s in stores}
         if len(models) > 1:
             raise InvalidArgument.at(
-                "fileSearchStoreNames", f"the stores use different embedding models ({', '.join(sorted(models))})"
+                "fileSearchStoreNames",
+                f"the stores use different embedding models ({', '.join(sorted(models))})",
             )
         model = self._check_served(stores[0])
         where = self._filter(metadata_filter)
-        lexical = text if text is not None else " ".join(p.text for p in parts or () if isinstance(p, TextPart))
+        lexical = (
+            text if text is not None else " ".join(p.text for p in parts or () if isinstance(p, TextPart))
+        )
         vector = None
         if mode is not SearchMode.LEXICAL:
             content = EmbedInput(
@@ -480,7 +498,9 @@ class SearchStoreService:
         if len(expression) > MAX_FILTER_CHARS:
             raise InvalidArgument.at("metadataFilter", f"must be at most {MAX_FILTER_CHARS} characters")
         if self.parse_filter is None:
-            raise FailedPrecondition("metadataFilter needs the vector-store filter support, which is not installed.")
+            raise FailedPrecondition(
+                "metadataFilter needs the vector-store filter support, which is not installed."
+            )
         return self.parse_filter(expression)
 
     # --- helpers ----------------------------------------------------------------------------
@@ -537,9 +557,7 @@ class SearchStoreService:
         )
 
 
-_OPERATION = re.compile(
-    r"^fileSearchStores/(?P<store>[^/]+)/(?P<upload>upload/)?operations/(?P<op>[^/]+)$"
-)
+_OPERATION = re.compile(r"^fileSearchStores/(?P<store>[^/]+)/(?P<upload>upload/)?operations/(?P<op>[^/]+)$")
 
 
 def store_id_of(name: str) -> str:

@@ -26,7 +26,8 @@ _DOC_COLUMNS = ", ".join(
 )
 # Per store: documents by state and their bytes, in one pass.
 _COUNTS = (
-    "SELECT state, COUNT(*), COALESCE(SUM(size_bytes), 0) FROM store_documents WHERE store_id = ? GROUP BY state"
+    "SELECT state, COUNT(*), COALESCE(SUM(size_bytes), 0) FROM store_documents "
+    "WHERE store_id = ? GROUP BY state"
 )
 
 
@@ -51,7 +52,9 @@ class SqliteSearchStoreStore:
         """The store, for ``owner`` only (None: any owner, for the ingestion worker)."""
 
         def run(conn: sqlite3.Connection) -> SearchStore | None:
-            row = conn.execute(f"SELECT {_STORE_COLUMNS} FROM search_stores WHERE store_id = ?", (store_id,)).fetchone()
+            row = conn.execute(
+                f"SELECT {_STORE_COLUMNS} FROM search_stores WHERE store_id = ?", (store_id,)
+            ).fetchone()
             if row is None or (owner is not None and row[1] != owner):
                 return None
             return _store(conn, row)
@@ -76,14 +79,14 @@ class SqliteSearchStoreStore:
         blobs and points are the caller's to remove), or None when there was no such store."""
 
         def run(conn: sqlite3.Connection) -> list[StoreDocument] | None:
-            row = conn.execute(
-                "SELECT owner FROM search_stores WHERE store_id = ?", (store_id,)
-            ).fetchone()
+            row = conn.execute("SELECT owner FROM search_stores WHERE store_id = ?", (store_id,)).fetchone()
             if row is None or row[0] != owner:
                 return None
             docs = [
                 _document(r)
-                for r in conn.execute(f"SELECT {_DOC_COLUMNS} FROM store_documents WHERE store_id = ?", (store_id,))
+                for r in conn.execute(
+                    f"SELECT {_DOC_COLUMNS} FROM store_documents WHERE store_id = ?", (store_id,)
+                )
             ]
             conn.execute("DELETE FROM store_documents WHERE store_id = ?", (store_id,))
             conn.execute("DELETE FROM search_stores WHERE store_id = ?", (store_id,))
@@ -127,7 +130,8 @@ class SqliteSearchStoreStore:
         """Oldest first."""
         rows = self.db.read(
             lambda c: c.execute(
-                f"SELECT {_DOC_COLUMNS} FROM store_documents WHERE store_id = ? ORDER BY seq LIMIT ? OFFSET ?",
+                f"SELECT {_DOC_COLUMNS} FROM store_documents WHERE store_id = ? "
+                "ORDER BY seq LIMIT ? OFFSET ?",
                 (store_id, limit, offset),
             ).fetchall()
         )
@@ -136,7 +140,8 @@ class SqliteSearchStoreStore:
     def documents_named(self, store_id: str, display_name: str) -> list[StoreDocument]:
         rows = self.db.read(
             lambda c: c.execute(
-                f"SELECT {_DOC_COLUMNS} FROM store_documents WHERE store_id = ? AND display_name = ? ORDER BY seq",
+                f"SELECT {_DOC_COLUMNS} FROM store_documents "
+                "WHERE store_id = ? AND display_name = ? ORDER BY seq",
                 (store_id, display_name),
             ).fetchall()
         )
@@ -161,7 +166,8 @@ class SqliteSearchStoreStore:
         """The oldest PENDING document after position ``after``, with its position."""
         row = self.db.read(
             lambda c: c.execute(
-                f"SELECT {_DOC_COLUMNS}, seq FROM store_documents WHERE state = ? AND seq > ? ORDER BY seq LIMIT 1",
+                f"SELECT {_DOC_COLUMNS}, seq FROM store_documents "
+                "WHERE state = ? AND seq > ? ORDER BY seq LIMIT 1",
                 (DocumentState.PENDING.value, after),
             ).fetchone()
         )
@@ -182,7 +188,15 @@ class SqliteSearchStoreStore:
             lambda c: c.execute(
                 "UPDATE store_documents SET state = ?, chunk_count = ?, error = ?, update_us = ? "
                 "WHERE store_id = ? AND document_id = ? AND state = ?",
-                (state.value, chunk_count, error, to_us(now), store_id, document_id, DocumentState.PENDING.value),
+                (
+                    state.value,
+                    chunk_count,
+                    error,
+                    to_us(now),
+                    store_id,
+                    document_id,
+                    DocumentState.PENDING.value,
+                ),
             )
         )
         return bool(cursor.rowcount == 1)
@@ -204,11 +218,15 @@ class SqliteSearchStoreStore:
 
     def upload(self, upload_id: str) -> StoreDocument | None:
         row = self.db.read(
-            lambda c: c.execute("SELECT document FROM store_uploads WHERE upload_id = ?", (upload_id,)).fetchone()
+            lambda c: c.execute(
+                "SELECT document FROM store_uploads WHERE upload_id = ?", (upload_id,)
+            ).fetchone()
         )
         return _document(json.loads(row[0])) if row else None
 
-    def finish_upload(self, upload_id: str, file_id: str, doc: StoreDocument, *, quota_bytes: int | None) -> None:
+    def finish_upload(
+        self, upload_id: str, file_id: str, doc: StoreDocument, *, quota_bytes: int | None
+    ) -> None:
         """In one transaction: the upload ends, the file its bytes were received as is handed
         over to the document (same blob), and the document is added."""
 
@@ -224,22 +242,25 @@ class SqliteSearchStoreStore:
 
     # --- chunk vectors ------------------------------------------------------------------------
     def cached_vectors(self, keys: Sequence[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        for start in range(0, len(keys), 500):
-            part = list(keys[start : start + 500])
-            marks = ", ".join("?" * len(part))
-            rows = self.db.read(
-                lambda c, part=part, marks=marks: c.execute(
-                    f"SELECT key, vector FROM chunk_vectors WHERE key IN ({marks})", part
-                ).fetchall()
-            )
-            found.update((str(k), bytes(v)) for k, v in rows)
-        return found
+        def run(conn: sqlite3.Connection) -> dict[str, bytes]:
+            found: dict[str, bytes] = {}
+            for start in range(0, len(keys), 500):
+                part = list(keys[start : start + 500])
+                marks = ", ".join("?" * len(part))
+                rows = conn.execute(f"SELECT key, vector FROM chunk_vectors WHERE key IN ({marks})", part)
+                found.update((str(k), bytes(v)) for k, v in rows)
+            return found
+
+        return self.db.read(run)
 
     def cache_vectors(self, items: Iterable[tuple[str, bytes]]) -> None:
         rows = list(items)
         if rows:
-            self.db.write(lambda c: c.executemany("INSERT OR REPLACE INTO chunk_vectors (key, vector) VALUES (?, ?)", rows))
+            self.db.write(
+                lambda c: c.executemany(
+                    "INSERT OR REPLACE INTO chunk_vectors (key, vector) VALUES (?, ?)", rows
+                )
+            )
 
 
 def _insert_document(conn: sqlite3.Connection, doc: StoreDocument, quota_bytes: int | None) -> None:
@@ -247,14 +268,18 @@ def _insert_document(conn: sqlite3.Connection, doc: StoreDocument, quota_bytes: 
         raise OverQuota(doc.document_id)
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM store_documents").fetchone()[0]
     conn.execute(
-        f"INSERT INTO store_documents ({_DOC_COLUMNS}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO store_documents ({_DOC_COLUMNS}, seq) VALUES ({', '.join('?' * 18)})",
         (*_document_row(doc), seq),
     )
-    conn.execute("UPDATE search_stores SET update_us = ? WHERE store_id = ?", (to_us(doc.update_time), doc.store_id))
+    conn.execute(
+        "UPDATE search_stores SET update_us = ? WHERE store_id = ?", (to_us(doc.update_time), doc.store_id)
+    )
 
 
 def _owner_bytes(conn: sqlite3.Connection, owner: str) -> int:
-    files = conn.execute("SELECT COALESCE(SUM(size_bytes), 0) FROM files WHERE owner = ?", (owner,)).fetchone()
+    files = conn.execute(
+        "SELECT COALESCE(SUM(size_bytes), 0) FROM files WHERE owner = ?", (owner,)
+    ).fetchone()
     docs = conn.execute(
         "SELECT COALESCE(SUM(size_bytes), 0) FROM store_documents WHERE owner = ?", (owner,)
     ).fetchone()
@@ -290,7 +315,9 @@ def _document_row(d: StoreDocument) -> tuple[Any, ...]:
         d.blob_id,
         d.origin,
         d.state.value,
-        json.dumps([[e.key, list(e.value) if isinstance(e.value, tuple) else e.value] for e in d.custom_metadata]),
+        json.dumps(
+            [[e.key, list(e.value) if isinstance(e.value, tuple) else e.value] for e in d.custom_metadata]
+        ),
         d.chunking.max_tokens_per_chunk,
         d.chunking.max_overlap_tokens,
         d.chunk_count,

@@ -158,7 +158,9 @@ def parse_custom_metadata(raw: Any, where: str = "customMetadata") -> tuple[Meta
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise InvalidArgument.at(where, "must be a list of {key, stringValue | numericValue | stringListValue}")
+        raise InvalidArgument.at(
+            where, "must be a list of {key, stringValue | numericValue | stringListValue}"
+        )
     if len(raw) > MAX_METADATA_ENTRIES:
         raise InvalidArgument.at(
             where, f"has {len(raw)} entries; a document may have at most {MAX_METADATA_ENTRIES}"
@@ -185,8 +187,10 @@ def parse_custom_metadata(raw: Any, where: str = "customMetadata") -> tuple[Meta
             if (value := field(item, name)) is not None
         }
         if len(values) != 1:
-            raise InvalidArgument.at(at, "must have exactly one of stringValue, numericValue, stringListValue")
-        (kind, value), = values.items()
+            raise InvalidArgument.at(
+                at, "must have exactly one of stringValue, numericValue, stringListValue"
+            )
+        ((kind, value),) = values.items()
         entries.append(MetadataEntry(key, _metadata_value(kind, value, f"{at}.{kind}")))
     return tuple(entries)
 

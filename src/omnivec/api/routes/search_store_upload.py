@@ -116,7 +116,9 @@ async def _chunk(request: Request, upload_id: str) -> Response:
             await uploads.cancel(upload_id)
             return Response(status_code=200, headers={_STATUS: "cancelled"})
         if not commands & {"upload", "finalize"}:
-            raise InvalidArgument.at("X-Goog-Upload-Command", "must be upload, 'upload, finalize', query or cancel")
+            raise InvalidArgument.at(
+                "X-Goog-Upload-Command", "must be upload, 'upload, finalize', query or cancel"
+            )
         result = await uploads.write(
             upload_id,
             request.stream() if "upload" in commands else _nothing(),

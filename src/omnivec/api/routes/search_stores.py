@@ -34,7 +34,9 @@ _MAX_PAGE = 20
 def service(request: Request) -> SearchStoreService:
     stores = container(request).search_stores
     if stores is None:
-        raise FailedPrecondition("File Search stores need a SQLite data directory, which this server does not use.")
+        raise FailedPrecondition(
+            "File Search stores need a SQLite data directory, which this server does not use."
+        )
     return stores
 
 
@@ -103,7 +105,8 @@ async def query_store(request: Request, store_id: str) -> JSONResponse:
     body = await read_json(request, QueryFileSearchStoreSchema)
     if body.file_search_store_names:
         raise InvalidArgument.at(
-            "fileSearchStoreNames", "name the stores with POST fileSearchStores:query, or query this one alone"
+            "fileSearchStoreNames",
+            "name the stores with POST fileSearchStores:query, or query this one alone",
         )
     return await _query(request, body, [store_id])
 

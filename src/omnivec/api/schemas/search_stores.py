@@ -36,6 +36,8 @@ class QueryFileSearchStoreSchema(WireModel):
     query: Utf8Str | None = None
     content: ContentSchema | None = None
     results_count: Int32 | None = Field(None, description="1..100, default 10")
-    metadata_filter: Utf8Str | None = Field(None, description='AIP-160, e.g. author = "Robert Graves" AND year > 1930')
+    metadata_filter: Utf8Str | None = Field(
+        None, description='AIP-160, e.g. author = "Robert Graves" AND year > 1930'
+    )
     search_mode: Utf8Str | None = Field(None, description="HYBRID (default), DENSE or LEXICAL")
     file_search_store_names: list[Utf8Str] | None = None
