@@ -93,7 +93,15 @@ def _delete(args: argparse.Namespace) -> None:
 
 # --- index --------------------------------------------------------------------------------------
 def _index(args: argparse.Namespace) -> int:
+    from omnivec.errors import OmnivecError
     from omnivec.services.store_indexer import find_files
+    from omnivec.wire.search_stores import parse_chunking_config
+
+    raw = {"maxTokensPerChunk": args.chunk_words, "maxOverlapTokens": args.overlap_words}
+    try:
+        parse_chunking_config({"whiteSpaceConfig": raw})
+    except OmnivecError as exc:
+        raise CliError(exc.message.replace("chunkingConfig.whiteSpaceConfig.", "")) from None
 
     try:
         files = find_files(Path(p) for p in args.paths)
@@ -117,14 +125,6 @@ def _index_local(args: argparse.Namespace, files: list[Any]) -> list[tuple[str, 
     from omnivec.types import ChunkingConfig, DocumentState
 
     chunking = ChunkingConfig(args.chunk_words, args.overlap_words)
-    if chunking.max_tokens_per_chunk is not None or chunking.max_overlap_tokens is not None:
-        from omnivec.wire.search_stores import parse_chunking_config
-
-        raw = {"maxTokensPerChunk": args.chunk_words, "maxOverlapTokens": args.overlap_words}
-        try:
-            parse_chunking_config({"whiteSpaceConfig": raw})
-        except OmnivecError as exc:
-            raise CliError(exc.message.replace("chunkingConfig.whiteSpaceConfig.", "")) from None
     c = build(load_settings(args))
 
     async def run() -> list[tuple[str, str]]:
@@ -134,7 +134,7 @@ def _index_local(args: argparse.Namespace, files: list[Any]) -> list[tuple[str, 
             store = await _local_store(c, owner(args), args.store)
             indexer = StoreIndexer(service)
             failures: list[tuple[str, str]] = []
-            added: dict[str, str] = {}  # document id -> file
+            added: dict[str, tuple[str, Outcome]] = {}  # document id -> file, outcome
             counts = dict.fromkeys(Outcome, 0)
             with _progress() as progress:
                 task = progress.add_task("indexing", total=len(files), rate="")
@@ -152,7 +152,7 @@ def _index_local(args: argparse.Namespace, files: list[Any]) -> list[tuple[str, 
                     if doc is None:
                         progress.advance(task)
                     else:
-                        added[doc.document_id] = f.display_name
+                        added[doc.document_id] = (f.display_name, outcome)
 
                 def settled(_: Any) -> None:
                     progress.advance(task)
@@ -162,10 +162,11 @@ def _index_local(args: argparse.Namespace, files: list[Any]) -> list[tuple[str, 
                 assert c.ingestion is not None
                 await c.ingestion.drain(settled)
                 progress.update(task, completed=len(files))
-            for doc_id, name in added.items():
+            for doc_id, (name, outcome) in added.items():
                 doc = await service.get_document(owner(args), store.store_id, doc_id)
                 if doc.state is DocumentState.FAILED:
                     failures.append((name, doc.error or "failed"))
+                    counts[outcome] -= 1
             print(
                 f"{counts[Outcome.ADDED]} added, {counts[Outcome.REPLACED]} replaced, "
                 f"{counts[Outcome.UNCHANGED]} unchanged, {len(failures)} failed"

@@ -48,6 +48,7 @@ class IngestionWorker:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._attempts: dict[tuple[str, str], int] = {}
+        self._touched: set[str] = set()  # stores written to since their indexes were last built
 
     async def start(self) -> None:
         if self._task is None:
@@ -81,6 +82,7 @@ class IngestionWorker:
                 settled += 1
                 if on_settled is not None:
                     on_settled(doc)
+        await self._optimize()
         return settled
 
     async def _run(self) -> None:
@@ -95,6 +97,7 @@ class IngestionWorker:
             try:
                 doc = await self._next()
                 if doc is None:
+                    await self._optimize()  # idle: build the indexes for what was written
                     await self._sleep(self.settings.poll_interval_s)
                     continue
                 await self._one(doc)
@@ -113,6 +116,7 @@ class IngestionWorker:
     async def _one(self, doc: StoreDocument) -> bool:
         """True when the document left PENDING (or went away)."""
         key = (doc.store_id, doc.document_id)
+        self._touched.add(doc.store_id)
         try:
             await self.ingestor.ingest(doc)
         except asyncio.CancelledError:
@@ -130,6 +134,10 @@ class IngestionWorker:
             await self.ingestor.fail(doc, "An internal error occurred while ingesting this document.")
         self._attempts.pop(key, None)
         return True
+
+    async def _optimize(self) -> None:
+        while self._touched:
+            await self.ingestor.optimize(self._touched.pop())
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()

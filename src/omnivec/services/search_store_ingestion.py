@@ -124,6 +124,18 @@ class DocumentIngestor:
             return None
         return DocumentState.ACTIVE
 
+    async def optimize(self, store_id: str) -> None:
+        """Build the vector store's indexes for a store's new points (searches are exact, and
+        slower, on points not yet optimized). A store deleted meanwhile is skipped."""
+        vectors = await self.vectors.get()
+        collection = collection_of(store_id)
+        if not await asyncio.to_thread(vectors.has_collection, collection):
+            return
+        try:
+            await asyncio.to_thread(vectors.optimize, collection)
+        except OmnivecError:  # dropped between the check and the call
+            log.info("store %s went away before its indexes were built", store_id)
+
     def _chunks(self, doc: StoreDocument, token_limit: int) -> list[StoreChunk]:
         data = b"".join(self.blobs.read(doc.blob_id))
         mime = resolve_mime(doc.mime_type, doc.display_name, data[:8])

@@ -24,7 +24,7 @@ class Outcome(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class LocalFile:
     path: Path
-    display_name: str  # the path relative to the folder it was found in
+    display_name: str  # the same for a file however it was named on the command line
 
 
 def find_files(paths: Iterable[Path]) -> list[LocalFile]:
@@ -35,12 +35,22 @@ def find_files(paths: Iterable[Path]) -> list[LocalFile]:
             for path in sorted(root.rglob("*")):
                 relative = path.relative_to(root)
                 if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-                    found.append(LocalFile(path, (Path(root.name) / relative).as_posix()))
+                    found.append(LocalFile(path, document_name(path)))
         elif root.is_file():
-            found.append(LocalFile(root, root.name))
+            found.append(LocalFile(root, document_name(root)))
         else:
             raise FileNotFoundError(str(root))
     return found
+
+
+def document_name(path: Path) -> str:
+    """The file's path relative to the working directory when it lies below it, else absolute:
+    one name per file, so an unchanged file is recognised on the next run."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
 
 
 def sha256_of(path: Path) -> str:
