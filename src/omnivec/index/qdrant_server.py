@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from omnivec.errors import NotFound
+from omnivec.errors import NotFound, Unavailable
 from omnivec.index.base import (
     METADATA_KEY,
     TEXT_KEY,
@@ -36,6 +37,9 @@ from omnivec.index.base import (
 )
 from omnivec.index.lexical import DENSE_VECTOR_NAME, SPARSE_VECTOR_NAME, Bm25Encoder, SparseWeights
 from omnivec.index.registry import InvalidVectorStoreUrl, StoreUrl, vector_store_scheme
+from omnivec.logging import get_logger
+
+log = get_logger(__name__)
 
 # The same fusion as the Edge adapter, so both rank alike.
 RRF_K = 60
@@ -59,8 +63,14 @@ class QdrantClientVectorStore:
 
     @contextmanager
     def _call(self) -> Iterator[None]:
+        """Serialise in-process modes; a server that cannot be reached or answers an error is
+        UNAVAILABLE to the caller (logged here with the engine's words, which stay private)."""
         with self._serial if self._serial is not None else nullcontext():
-            yield
+            try:
+                yield
+            except (ResponseHandlingException, UnexpectedResponse) as exc:
+                log.warning("the Qdrant server failed a request", extra={"error": repr(exc)[:500]})
+                raise Unavailable("The vector store is not reachable; try again later.") from None
 
     # --- collections ---------------------------------------------------------------------
 
@@ -292,6 +302,8 @@ def open_server(url: StoreUrl, data_dir: Path) -> QdrantClientVectorStore:
         url=f"{scheme}://{url.host}:{port}{url.path.rstrip('/')}",
         api_key=url.password,
         timeout=REQUEST_TIMEOUT_S,
+        # no request at start-up: a server that is down fails the first call, as UNAVAILABLE
+        check_compatibility=False,
     )
     return QdrantClientVectorStore(client, local=False)
 
