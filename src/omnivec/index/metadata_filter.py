@@ -76,14 +76,14 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token(char, char, position))
             i += 1
         elif char == '"':
-            value, i = _string(text, i)
-            tokens.append(_Token("string", text[position - 1 : i], position, value))
+            string, i = _string(text, i)
+            tokens.append(_Token("string", text[position - 1 : i], position, string))
         elif (number := _NUMBER.match(text, i)) and not _continues_word(text, number.end()):
             literal = number.group()
-            value = float(literal)
-            if not math.isfinite(value):
+            number_value = float(literal)
+            if not math.isfinite(number_value):
                 raise _error(f"number {literal} at position {position} is out of range")
-            tokens.append(_Token("number", literal, position, value))
+            tokens.append(_Token("number", literal, position, number_value))
             i = number.end()
         elif char == "-":
             tokens.append(_Token("-", char, position))
