@@ -36,16 +36,13 @@ from omnivec.index.base import (
     check_collection_name,
     metadata_path,
 )
-from omnivec.index.lexical import DENSE_VECTOR_NAME, SPARSE_VECTOR_NAME, Bm25Encoder, SparseWeights
+from omnivec.index.fusion import hybrid_candidates, reciprocal_rank_fusion
+from omnivec.index.lexical import DENSE_VECTOR_NAME, SPARSE_VECTOR_NAME, Bm25Encoder
 from omnivec.index.registry import StoreUrl, vector_store_scheme
 from omnivec.logging import get_logger
 
 log = get_logger(__name__)
 
-# Reciprocal-rank-fusion constant: 60 is the value of the original RRF paper and of most engines.
-RRF_K = 60
-# Each side of a hybrid query brings this many candidates per result asked for (at least 50).
-HYBRID_CANDIDATES_PER_RESULT = 4
 # Working directories: a shard is built under a temporary name and renamed into place, and
 # dropped by renaming it away first, so a crash never leaves half a shard under a real name.
 _TMP_PREFIX = ".tmp-"
@@ -161,13 +158,25 @@ class EdgeVectorStore:
             raise ValueError("A DENSE search needs a query vector.")
         if mode is SearchMode.LEXICAL and text is None:
             raise ValueError("A LEXICAL search needs a query text.")
-        request = _query_request(dense, sparse, limit, edge_filter)
-        if request is None:
+        queries = []
+        if dense is not None:
+            queries.append(qe.Query.Nearest(dense, using=DENSE_VECTOR_NAME))
+        if sparse:
+            queries.append(
+                qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE_VECTOR_NAME)
+            )
+        if not queries:
             return []  # lexical only, and the text has no indexable word
+        if len(queries) == 1:
+            with shard.lock:
+                self._check_open(shard, name)
+                return [_hit(p) for p in shard.shard.query(_query_request(queries[0], limit, edge_filter))]
+        candidates = hybrid_candidates(limit)
+        batch = qe.QueryBatchRequest([_query_request(q, candidates, edge_filter) for q in queries])
         with shard.lock:
             self._check_open(shard, name)
-            scored = shard.shard.query(request)
-        return [_hit(p) for p in scored]
+            rankings = shard.shard.query_batch(batch)
+        return reciprocal_rank_fusion([[_hit(p) for p in ranking] for ranking in rankings], limit)
 
     def optimize(self, name: str) -> None:
         shard = self._require(name)
@@ -236,30 +245,7 @@ def _dense_query(vector: np.ndarray | None) -> list[float] | None:
     return None if vector is None else _dense_list(vector)
 
 
-def _query_request(
-    dense: list[float] | None, sparse: SparseWeights | None, limit: int, where: qe.Filter | None
-) -> qe.QueryRequest | None:
-    sparse_query = (
-        qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE_VECTOR_NAME)
-        if sparse
-        else None
-    )
-    dense_query = qe.Query.Nearest(dense, using=DENSE_VECTOR_NAME) if dense is not None else None
-    if dense_query is not None and sparse_query is not None:
-        candidates = max(50, limit * HYBRID_CANDIDATES_PER_RESULT)
-        return qe.QueryRequest(
-            limit=limit,
-            prefetches=[
-                qe.Prefetch(limit=candidates, query=dense_query, filter=where),
-                qe.Prefetch(limit=candidates, query=sparse_query, filter=where),
-            ],
-            query=qe.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stubs miss the nested class
-            filter=where,
-            with_payload=True,
-        )
-    query = dense_query or sparse_query
-    if query is None:
-        return None
+def _query_request(query: qe.Query, limit: int, where: qe.Filter | None) -> qe.QueryRequest:
     return qe.QueryRequest(limit=limit, query=query, filter=where, with_payload=True)
 
 

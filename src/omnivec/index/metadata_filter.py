@@ -53,6 +53,10 @@ def parse_metadata_filter(text: str | None) -> Filter | None:
         return None
     if len(text) > MAX_LENGTH:
         raise _error(f"is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate the JSON body carried
+        raise _error(f"invalid character at position {exc.start + 1}") from None
     return _Parser(_tokenize(text)).parse()
 
 
@@ -72,14 +76,14 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token(char, char, position))
             i += 1
         elif char == '"':
-            value, i = _string(text, i)
-            tokens.append(_Token("string", text[position - 1 : i], position, value))
+            string, i = _string(text, i)
+            tokens.append(_Token("string", text[position - 1 : i], position, string))
         elif (number := _NUMBER.match(text, i)) and not _continues_word(text, number.end()):
             literal = number.group()
-            value = float(literal)
-            if not math.isfinite(value):
+            number_value = float(literal)
+            if not math.isfinite(number_value):
                 raise _error(f"number {literal} at position {position} is out of range")
-            tokens.append(_Token("number", literal, position, value))
+            tokens.append(_Token("number", literal, position, number_value))
             i = number.end()
         elif char == "-":
             tokens.append(_Token("-", char, position))
@@ -115,11 +119,8 @@ def _string(text: str, start: int) -> tuple[str, int]:
                 break
             escape = text[i + 1]
             if escape == "u":
-                digits = text[i + 2 : i + 6]
-                if not re.fullmatch(r"[0-9A-Fa-f]{4}", digits):
-                    raise _error(f"bad \\u escape at position {i + 1}")
-                out.append(chr(int(digits, 16)))
-                i += 6
+                code, i = _unicode_escape(text, i)
+                out.append(chr(code))
                 continue
             if escape not in _ESCAPES:
                 raise _error(f"unknown escape \\{escape} at position {i + 1}")
@@ -129,6 +130,26 @@ def _string(text: str, start: int) -> tuple[str, int]:
         out.append(char)
         i += 1
     raise _error(f"unterminated string starting at position {start + 1}")
+
+
+def _unicode_escape(text: str, i: int) -> tuple[int, int]:
+    """``\\uXXXX`` at ``i``, JSON style: a surrogate pair is one character, a lone surrogate
+    (not encodable as UTF-8) is an error. Returns the code point and the index after it."""
+    code = _hex4(text, i)
+    if 0xD800 <= code <= 0xDBFF and text.startswith("\\u", i + 6):
+        low = _hex4(text, i + 6)
+        if 0xDC00 <= low <= 0xDFFF:
+            return 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00), i + 12
+    if 0xD800 <= code <= 0xDFFF:
+        raise _error(f"unpaired surrogate escape at position {i + 1}")
+    return code, i + 6
+
+
+def _hex4(text: str, i: int) -> int:
+    digits = text[i + 2 : i + 6]
+    if not re.fullmatch(r"[0-9A-Fa-f]{4}", digits):
+        raise _error(f"bad \\u escape at position {i + 1}")
+    return int(digits, 16)
 
 
 def _show(text: str) -> str:

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from omnivec.errors import NotFound
+from omnivec.errors import NotFound, Unavailable
 from omnivec.index.base import (
     METADATA_KEY,
     TEXT_KEY,
@@ -34,12 +35,13 @@ from omnivec.index.base import (
     check_collection_name,
     metadata_path,
 )
-from omnivec.index.lexical import DENSE_VECTOR_NAME, SPARSE_VECTOR_NAME, Bm25Encoder, SparseWeights
+from omnivec.index.fusion import hybrid_candidates, reciprocal_rank_fusion
+from omnivec.index.lexical import DENSE_VECTOR_NAME, SPARSE_VECTOR_NAME, Bm25Encoder
 from omnivec.index.registry import InvalidVectorStoreUrl, StoreUrl, vector_store_scheme
+from omnivec.logging import get_logger
 
-# The same fusion as the Edge adapter, so both rank alike.
-RRF_K = 60
-HYBRID_CANDIDATES_PER_RESULT = 4
+log = get_logger(__name__)
+
 # Collections on a shared server are namespaced, so omnivec's never collide with others'.
 COLLECTION_PREFIX = "omnivec_"
 REQUEST_TIMEOUT_S = 60
@@ -59,8 +61,14 @@ class QdrantClientVectorStore:
 
     @contextmanager
     def _call(self) -> Iterator[None]:
+        """Serialise in-process modes; a server that cannot be reached or answers an error is
+        UNAVAILABLE to the caller (logged here with the engine's words, which stay private)."""
         with self._serial if self._serial is not None else nullcontext():
-            yield
+            try:
+                yield
+            except (ResponseHandlingException, UnexpectedResponse) as exc:
+                log.warning("the Qdrant server failed a request", extra={"error": repr(exc)[:500]})
+                raise Unavailable("The vector store is not reachable; try again later.") from None
 
     # --- collections ---------------------------------------------------------------------
 
@@ -139,14 +147,24 @@ class QdrantClientVectorStore:
         query_filter = _qdrant_filter(where)
         dense = None if mode is SearchMode.LEXICAL or vector is None else _dense_list(vector)
         sparse = self._bm25.query(text or "") if mode is not SearchMode.DENSE else None
-        arguments = _query_arguments(dense, sparse, limit, query_filter)
-        if arguments is None:
-            return []
-        with self._call():
-            response = self._client.query_points(
-                collection, limit=limit, query_filter=query_filter, with_payload=True, **arguments
+        requests: list[tuple[Any, str]] = []
+        if dense is not None:
+            requests.append((dense, DENSE_VECTOR_NAME))
+        if sparse:
+            requests.append(
+                (qm.SparseVector(indices=sparse.indices, values=sparse.values), SPARSE_VECTOR_NAME)
             )
-        return [_hit(p) for p in response.points]
+        if not requests:
+            return []  # lexical only, and the text has no indexable word
+        size = limit if len(requests) == 1 else hybrid_candidates(limit)
+        batch = [
+            qm.QueryRequest(query=query, using=using, filter=query_filter, limit=size, with_payload=True)
+            for query, using in requests
+        ]
+        with self._call():
+            responses = self._client.query_batch_points(collection, requests=batch)
+        rankings = [[_hit(p) for p in response.points] for response in responses]
+        return rankings[0] if len(rankings) == 1 else reciprocal_rank_fusion(rankings, limit)
 
     def optimize(self, name: str) -> None:
         """A server builds its indexes by itself; nothing to do."""
@@ -198,26 +216,6 @@ def _collection(name: str) -> str:
 
 def _dense_list(vector: np.ndarray) -> list[float]:
     return np.asarray(vector, dtype=np.float32).ravel().tolist()
-
-
-def _query_arguments(
-    dense: list[float] | None, sparse: SparseWeights | None, limit: int, where: qm.Filter | None
-) -> dict[str, Any] | None:
-    sparse_vector = qm.SparseVector(indices=sparse.indices, values=sparse.values) if sparse else None
-    if dense is not None and sparse_vector is not None:
-        candidates = max(50, limit * HYBRID_CANDIDATES_PER_RESULT)
-        return {
-            "prefetch": [
-                qm.Prefetch(query=dense, using=DENSE_VECTOR_NAME, limit=candidates, filter=where),
-                qm.Prefetch(query=sparse_vector, using=SPARSE_VECTOR_NAME, limit=candidates, filter=where),
-            ],
-            "query": qm.RrfQuery(rrf=qm.Rrf(k=RRF_K)),
-        }
-    if dense is not None:
-        return {"query": dense, "using": DENSE_VECTOR_NAME}
-    if sparse_vector is not None:
-        return {"query": sparse_vector, "using": SPARSE_VECTOR_NAME}
-    return None
 
 
 def _hit(point: qm.ScoredPoint) -> Hit:
@@ -292,6 +290,8 @@ def open_server(url: StoreUrl, data_dir: Path) -> QdrantClientVectorStore:
         url=f"{scheme}://{url.host}:{port}{url.path.rstrip('/')}",
         api_key=url.password,
         timeout=REQUEST_TIMEOUT_S,
+        # no request at start-up: a server that is down fails the first call, as UNAVAILABLE
+        check_compatibility=False,
     )
     return QdrantClientVectorStore(client, local=False)
 
