@@ -30,9 +30,13 @@ from omnivec.storage.interfaces import BlobStore
 from omnivec.storage.records import Clock, utc_now
 from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
 from omnivec.types import (
+    BlobPart,
     DocumentState,
     EmbedInput,
     EmbedOptions,
+    Modality,
+    ModelDescriptor,
+    Part,
     Priority,
     StoreChunk,
     StoreDocument,
@@ -91,24 +95,29 @@ class DocumentIngestor:
                 doc, f"The store's model {store.model} is not served by this server any more."
             )
         try:
-            chunks = await asyncio.to_thread(self._chunks, doc, model.input_token_limit)
+            pieces = await asyncio.to_thread(self._chunks, doc, model)
         except InvalidArgument as exc:
             return await self.fail(doc, exc.message)
-        if not chunks:
+        if not pieces:
             return await self.fail(doc, "The document has no text to index.")
         vectors = await self.vectors.get()
         collection = collection_of(doc.store_id)
         await asyncio.to_thread(vectors.create_collection, collection, model.dimensions)
         step = self.settings.chunks_per_step
-        for start in range(0, len(chunks), step):
-            batch = chunks[start : start + step]
+        for start in range(0, len(pieces), step):
+            batch = pieces[start : start + step]
             try:
                 embedded = await self._vectors(model.name, doc, batch)
             except InvalidArgument as exc:
-                return await self.fail(doc, f"Chunk {batch[0].index} could not be embedded: {exc.message}")
+                return await self.fail(doc, f"Chunk {batch[0][0].index} could not be embedded: {exc.message}")
             points = [
-                Point(point_id(doc.store_id, doc.document_id, c.index), v, c.text, point_payload(doc, c))
-                for c, v in zip(batch, embedded, strict=True)
+                Point(
+                    point_id(doc.store_id, doc.document_id, c.index),
+                    v,
+                    c.text,
+                    point_payload(doc, c, media=isinstance(part, BlobPart)),
+                )
+                for (c, part), v in zip(batch, embedded, strict=True)
             ]
             await asyncio.to_thread(vectors.upsert, collection, points)
         finished = await asyncio.to_thread(
@@ -117,7 +126,7 @@ class DocumentIngestor:
             doc.document_id,
             DocumentState.ACTIVE,
             self.clock(),
-            chunk_count=len(chunks),
+            chunk_count=len(pieces),
         )
         if not finished:  # deleted while it was being ingested: take back what was written
             await asyncio.to_thread(vectors.delete_where, collection, "document", doc.document_id)
@@ -136,29 +145,44 @@ class DocumentIngestor:
         except OmnivecError:  # dropped between the check and the call
             log.info("store %s went away before its indexes were built", store_id)
 
-    def _chunks(self, doc: StoreDocument, token_limit: int) -> list[StoreChunk]:
+    def _chunks(self, doc: StoreDocument, model: ModelDescriptor) -> list[tuple[StoreChunk, Part]]:
+        """The document's chunks, each with what is embedded for it: its text, or for an
+        image the image itself (one chunk, named by the document's display name)."""
         data = b"".join(self.blobs.read(doc.blob_id))
-        mime = resolve_mime(doc.mime_type, doc.display_name, data[:8])
+        mime = resolve_mime(doc.mime_type, doc.display_name, data[:16])
+        if mime.startswith("image/"):
+            if Modality.IMAGE not in model.modalities:
+                raise InvalidArgument(
+                    f"Images are not supported by this store's model {model.name}, which takes only "
+                    "text; use a store whose model takes images."
+                )
+            return [(StoreChunk(0, doc.display_name), BlobPart(mime, data))]
         pages = extract_pages(data, mime, self.media)
-        size = chunk_size(doc.chunking.max_tokens_per_chunk, doc.chunking.max_overlap_tokens, token_limit)
-        chunks: list[StoreChunk] = []
+        size = chunk_size(
+            doc.chunking.max_tokens_per_chunk, doc.chunking.max_overlap_tokens, model.input_token_limit
+        )
+        chunks: list[tuple[StoreChunk, Part]] = []
         for page in pages:
             for text in split_words(page.text, size):
-                chunks.append(StoreChunk(len(chunks), text, page.page_number))
+                chunks.append((StoreChunk(len(chunks), text, page.page_number), TextPart(text)))
                 if len(chunks) > MAX_CHUNKS_PER_DOCUMENT:
                     raise InvalidArgument(f"The document has more than {MAX_CHUNKS_PER_DOCUMENT} chunks.")
         return chunks
 
     async def _vectors(
-        self, model: str, doc: StoreDocument, chunks: Sequence[StoreChunk]
+        self, model: str, doc: StoreDocument, chunks: Sequence[tuple[StoreChunk, Part]]
     ) -> list[np.ndarray]:
-        keys = [_vector_key(model, doc.display_name, c.text) for c in chunks]
+        # Text is keyed by its own words, media by the document's bytes.
+        keys = [
+            _vector_key(model, doc.display_name, c.text if isinstance(p, TextPart) else doc.sha256_hex)
+            for c, p in chunks
+        ]
         cached = await asyncio.to_thread(self.store.cached_vectors, keys)
         missing = [i for i, k in enumerate(keys) if k not in cached]
         if missing:
             inputs = [
                 EmbedInput(
-                    (TextPart(chunks[i].text),),
+                    (chunks[i][1],),
                     EmbedOptions(task_type=TaskType.RETRIEVAL_DOCUMENT, title=doc.display_name or None),
                 )
                 for i in missing

@@ -77,7 +77,7 @@ def collection_of(store_id: str) -> str:
     return f"store-{store_id}"
 
 
-def point_payload(doc: StoreDocument, chunk: StoreChunk) -> dict[str, object]:
+def point_payload(doc: StoreDocument, chunk: StoreChunk, *, media: bool = False) -> dict[str, object]:
     """What a chunk's point carries: our own fields at the top, custom metadata below."""
     payload: dict[str, object] = {
         "store": doc.store_id,
@@ -90,6 +90,7 @@ def point_payload(doc: StoreDocument, chunk: StoreChunk) -> dict[str, object]:
     }
     if chunk.page_number is not None:
         payload["page_number"] = chunk.page_number
+    if media or chunk.page_number is not None:  # the source (image, PDF) is served as media
         payload["media_id"] = doc.document_id
     if chunk.start_offset_s is not None:
         payload["start_offset_s"] = chunk.start_offset_s
