@@ -14,7 +14,7 @@ import pytest
 from google import genai
 from google.genai import types
 
-from tests.media.samples import pdf_text
+from tests.media.samples import pdf_text, png
 from tests.support.server import RunningServer
 
 pytestmark = [
@@ -215,3 +215,16 @@ def test_several_stores_in_one_query(corpus: tuple[RunningServer, str]) -> None:
     top = response.json()["relevantChunks"][0]
     assert top["document"]["displayName"] == "penguins.txt"
     c.file_search_stores.delete(name=other.name, config={"force": True})  # type: ignore[arg-type]
+
+
+def test_an_image_in_a_text_model_store_fails_with_a_reason(corpus: tuple[RunningServer, str]) -> None:
+    server, store = corpus
+    c = genai.Client(api_key="unused", http_options=types.HttpOptions(base_url=server.base_url))
+    op = c.file_search_stores.upload_to_file_search_store(
+        file_search_store_name=store, file=io.BytesIO(png()), config={"mime_type": "image/png"}
+    )
+    while not op.done:
+        time.sleep(0.05)
+        op = c.operations.get(op)
+    assert op.error is not None and "takes only text" in op.error["message"]
+    c.file_search_stores.documents.delete(name=op.name.replace("/upload/operations/", "/documents/"))

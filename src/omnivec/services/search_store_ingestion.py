@@ -86,8 +86,8 @@ class DocumentIngestor:
         """Bring ``doc`` to ACTIVE or FAILED; returns the new state, or None when the document
         or its store went away meanwhile. Errors a retry could cure (overload) propagate."""
         store = await asyncio.to_thread(self.store.get_store, None, doc.store_id)
-        if store is None:
-            return None
+        if store is None:  # cannot happen through the service; never leave it PENDING anyway
+            return await self.fail(doc, "The document's store no longer exists.")
         try:
             model = self.catalogue.resolve(store.model)
         except NotFound:

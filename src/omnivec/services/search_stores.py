@@ -28,7 +28,7 @@ from omnivec.services.uploads import ResumableUploads
 from omnivec.storage.interfaces import BlobStore, OverQuota
 from omnivec.storage.local_blobs import new_blob_id
 from omnivec.storage.records import Clock, StoredFile, UploadSession, utc_now
-from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
+from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore, StoreGone
 from omnivec.types import (
     ChunkingConfig,
     DocumentState,
@@ -245,9 +245,11 @@ class SearchStoreService:
                 doc,
                 quota_bytes=self.files.limits.max_total_bytes,
             )
-        except (OmnivecError, OverQuota) as exc:
+        except (OmnivecError, OverQuota, StoreGone) as exc:
             await asyncio.to_thread(self.store.close_upload, upload_id)
             await self.files.delete(received.owner, received.file_id)
+            if isinstance(exc, StoreGone):
+                raise NotFound(f"File search store fileSearchStores/{doc.store_id} does not exist.") from None
             if isinstance(exc, OverQuota):
                 total = await asyncio.to_thread(self.store.total_bytes, received.owner)
                 raise self.files.quota_error(received.size_bytes, total) from None
@@ -332,6 +334,9 @@ class SearchStoreService:
             await asyncio.to_thread(self.blobs.delete, doc.blob_id)
             total = await asyncio.to_thread(self.store.total_bytes, doc.owner)
             raise self.files.quota_error(doc.size_bytes, total) from None
+        except StoreGone:
+            await asyncio.to_thread(self.blobs.delete, doc.blob_id)
+            raise NotFound(f"File search store fileSearchStores/{doc.store_id} does not exist.") from None
         except BaseException:
             await asyncio.to_thread(self.blobs.delete, doc.blob_id)
             raise

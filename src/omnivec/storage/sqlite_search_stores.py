@@ -263,7 +263,13 @@ class SqliteSearchStoreStore:
             )
 
 
+class StoreGone(Exception):
+    """The document's store was deleted (an upload finished after its store went away)."""
+
+
 def _insert_document(conn: sqlite3.Connection, doc: StoreDocument, quota_bytes: int | None) -> None:
+    if conn.execute("SELECT 1 FROM search_stores WHERE store_id = ?", (doc.store_id,)).fetchone() is None:
+        raise StoreGone(doc.store_id)
     if quota_bytes is not None and _owner_bytes(conn, doc.owner) + doc.size_bytes > quota_bytes:
         raise OverQuota(doc.document_id)
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM store_documents").fetchone()[0]
