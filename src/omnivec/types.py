@@ -173,7 +173,8 @@ class ChunkingConfig:
 
 @dataclass(frozen=True, slots=True)
 class SearchStore:
-    """A File Search store. ``store_id`` is the name without ``fileSearchStores/``."""
+    """A File Search store. ``store_id`` is the name without ``fileSearchStores/``; ``model`` is
+    the served model its vectors come from."""
 
     owner: str
     store_id: str
@@ -185,6 +186,7 @@ class SearchStore:
     pending_documents: int = 0
     failed_documents: int = 0
     size_bytes: int = 0
+    embedding_model: str = ""  # the name it was created with (an alias stays an alias)
 
 
 @dataclass(frozen=True, slots=True)

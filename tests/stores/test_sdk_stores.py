@@ -50,7 +50,10 @@ def test_create_list_get_delete_stores(server: RunningServer, api_version: str |
     assert made.name is not None and made.name.startswith("fileSearchStores/my-store-")
     store_id = made.name.removeprefix("fileSearchStores/")
     assert len(store_id) <= 40 and len(store_id) == len("my-store-") + 12
-    assert made.display_name == "My Store" and made.embedding_model == "models/fake"
+    # The name it was created with; its vectors come from the model the alias points at.
+    assert made.display_name == "My Store" and made.embedding_model == "models/gemini-embedding-001"
+    record = server.container.stores.search_stores.get_store(None, store_id)  # type: ignore[union-attr]
+    assert record is not None and record.model == "fake"
     assert made.create_time is not None and made.active_documents_count is None
 
     default = c.file_search_stores.create()  # no display name, the server's default model

@@ -161,7 +161,8 @@ class SearchStoreService:
         display = _display_name(display_name, "displayName")
         model = self._model(embedding_model)
         now = self.clock()
-        record = SearchStore(owner, new_id(display), display, model.name, now, now)
+        asked = embedding_model.removeprefix("models/") if embedding_model else model.name
+        record = SearchStore(owner, new_id(display), display, model.name, now, now, embedding_model=asked)
         vectors = await self.vectors.get()
         await asyncio.to_thread(vectors.create_collection, collection_of(record.store_id), model.dimensions)
         await asyncio.to_thread(self.store.create_store, record)

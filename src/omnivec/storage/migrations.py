@@ -103,6 +103,7 @@ def _v2_search_stores(conn: sqlite3.Connection) -> None:
             owner TEXT NOT NULL,
             display_name TEXT NOT NULL,
             model TEXT NOT NULL,
+            embedding_model TEXT NOT NULL,
             create_us INTEGER NOT NULL,
             update_us INTEGER NOT NULL
         );

@@ -16,7 +16,7 @@ from omnivec.storage.interfaces import OverQuota
 from omnivec.storage.sqlite_db import SqliteDatabase, from_us, to_us
 from omnivec.types import ChunkingConfig, DocumentState, MetadataEntry, SearchStore, StoreDocument
 
-_STORE_COLUMNS = "store_id, owner, display_name, model, create_us, update_us"
+_STORE_COLUMNS = "store_id, owner, display_name, model, embedding_model, create_us, update_us"
 _DOC_COLUMNS = ", ".join(
     [
         *("store_id", "document_id", "owner", "display_name", "mime_type", "size_bytes", "sha256_hex"),
@@ -43,8 +43,16 @@ class SqliteSearchStoreStore:
         s = store
         self.db.write(
             lambda c: c.execute(
-                f"INSERT INTO search_stores ({_STORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                (s.store_id, s.owner, s.display_name, s.model, to_us(s.create_time), to_us(s.update_time)),
+                f"INSERT INTO search_stores ({_STORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    s.store_id,
+                    s.owner,
+                    s.display_name,
+                    s.model,
+                    s.embedding_model or s.model,
+                    to_us(s.create_time),
+                    to_us(s.update_time),
+                ),
             )
         )
 
@@ -293,13 +301,14 @@ def _owner_bytes(conn: sqlite3.Connection, owner: str) -> int:
 
 
 def _store(conn: sqlite3.Connection, row: Any) -> SearchStore:
-    store_id, owner, display, model, created, updated = row
+    store_id, owner, display, model, asked, created, updated = row
     counts = {state: (int(n), int(size)) for state, n, size in conn.execute(_COUNTS, (store_id,))}
     return SearchStore(
         owner=str(owner),
         store_id=str(store_id),
         display_name=str(display),
         model=str(model),
+        embedding_model=str(asked),
         create_time=from_us(int(created)),
         update_time=from_us(int(updated)),
         active_documents=counts.get(DocumentState.ACTIVE.value, (0, 0))[0],

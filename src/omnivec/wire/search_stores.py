@@ -55,7 +55,7 @@ def store_json(store: SearchStore) -> dict[str, Any]:
         body["displayName"] = store.display_name
     body["createTime"] = rfc3339(store.create_time)
     body["updateTime"] = rfc3339(store.update_time)
-    body["embeddingModel"] = f"models/{store.model}"
+    body["embeddingModel"] = f"models/{store.embedding_model or store.model}"
     for key, value in (
         ("activeDocumentsCount", store.active_documents),
         ("pendingDocumentsCount", store.pending_documents),
