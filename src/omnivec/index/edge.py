@@ -34,6 +34,8 @@ from omnivec.index.base import (
     Point,
     SearchMode,
     check_collection_name,
+    check_limit,
+    check_vector,
     metadata_path,
 )
 from omnivec.index.fusion import hybrid_candidates, reciprocal_rank_fusion
@@ -132,7 +134,7 @@ class EdgeVectorStore:
         if not points:
             return
         shard = self._require(name)
-        edge_points = [self._edge_point(p) for p in points]
+        edge_points = [self._edge_point(p, shard.dimensions) for p in points]
         with shard.lock:
             self._check_open(shard, name)
             for path, schema in _metadata_indexes(points):
@@ -163,9 +165,11 @@ class EdgeVectorStore:
         limit: int,
         where: Filter | None = None,
     ) -> list[Hit]:
+        check_limit(limit)
         shard = self._require(name)
         edge_filter = _edge_filter(where)
-        dense = _dense_query(vector) if mode is not SearchMode.LEXICAL else None
+        use_vector = vector is not None and mode is not SearchMode.LEXICAL
+        dense = check_vector(vector, shard.dimensions) if use_vector and vector is not None else None
         sparse = self._bm25.query(text or "") if mode is not SearchMode.DENSE else None
         if mode is SearchMode.DENSE and dense is None:
             raise ValueError("A DENSE search needs a query vector.")
@@ -231,8 +235,8 @@ class EdgeVectorStore:
         if shard.closed:  # dropped (or the store closed) while this call waited for the lock
             raise NotFound(f"Vector collection {name} does not exist.")
 
-    def _edge_point(self, point: Point) -> qe.Point:
-        vectors: dict[str, Any] = {DENSE_VECTOR_NAME: _dense_list(point.vector)}
+    def _edge_point(self, point: Point, dimensions: int) -> qe.Point:
+        vectors: dict[str, Any] = {DENSE_VECTOR_NAME: check_vector(point.vector, dimensions)}
         sparse = self._bm25.document(point.text)
         vectors[SPARSE_VECTOR_NAME] = qe.SparseVector(sparse.indices, sparse.values)
         payload = {**point.payload, TEXT_KEY: point.text}
@@ -258,14 +262,6 @@ def _config(dimensions: int, indexing_threshold_kb: int | None) -> qe.EdgeConfig
         sparse_vectors={SPARSE_VECTOR_NAME: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         optimizers=qe.EdgeOptimizersConfig(indexing_threshold=indexing_threshold_kb),
     )
-
-
-def _dense_list(vector: np.ndarray) -> list[float]:
-    return np.asarray(vector, dtype=np.float32).ravel().tolist()
-
-
-def _dense_query(vector: np.ndarray | None) -> list[float] | None:
-    return None if vector is None else _dense_list(vector)
 
 
 def _query_request(query: qe.Query, limit: int, where: qe.Filter | None) -> qe.QueryRequest:
