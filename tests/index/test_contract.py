@@ -305,3 +305,17 @@ def test_filter_and_delete_compose(store: VectorStore) -> None:
     )
     store.delete_where("s", "document", "claudius")
     assert store.count("s", Compare("author", "=", "Robert Graves")) == 1
+
+
+def test_wrong_vectors_and_limits_are_value_errors(store: VectorStore) -> None:
+    """Errors the service can turn into a clear 400, never an engine exception."""
+    store.create_collection("s", DIMS)
+    with pytest.raises(ValueError, match="dimensions"):
+        store.upsert("s", [Point(pid("p"), unit(1, DIMS + 1), "x")])
+    with pytest.raises(ValueError, match="NaN"):
+        store.upsert("s", [Point(pid("p"), np.full(DIMS, np.nan), "x")])
+    with pytest.raises(ValueError, match="dimensions"):
+        store.search("s", vector=unit(1, DIMS - 1), text=None, mode=SearchMode.DENSE, limit=3)
+    with pytest.raises(ValueError, match="at least 1"):
+        store.search("s", vector=unit(1), text=None, mode=SearchMode.DENSE, limit=0)
+    assert store.count("s") == 0

@@ -23,11 +23,9 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    import numpy as np
-
+import numpy as np
 
 METADATA_KEY = "metadata"
 """Top-level payload key of the custom metadata that filters refer to."""
@@ -152,3 +150,19 @@ def metadata_path(key: str) -> str:
     if '"' in key or "\\" in key:
         raise ValueError(f"Metadata key {key!r} cannot contain quotes or backslashes.")
     return f'{METADATA_KEY}."{key}"'
+
+
+def check_vector(vector: np.ndarray, dimensions: int) -> list[float]:
+    """The vector as the engines take it; ``ValueError`` (not an engine error) on a wrong size."""
+    values = np.asarray(vector, dtype=np.float32).ravel()
+    if values.shape[0] != dimensions:
+        raise ValueError(f"Vector has {values.shape[0]} dimensions; the collection has {dimensions}.")
+    if not np.isfinite(values).all():
+        raise ValueError("Vector has NaN or infinite values.")
+    return values.tolist()
+
+
+def check_limit(limit: int) -> int:
+    if limit < 1:
+        raise ValueError(f"A search returns at least 1 result; {limit} asked.")
+    return limit

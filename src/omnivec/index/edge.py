@@ -34,6 +34,8 @@ from omnivec.index.base import (
     Point,
     SearchMode,
     check_collection_name,
+    check_limit,
+    check_vector,
     metadata_path,
 )
 from omnivec.index.fusion import hybrid_candidates, reciprocal_rank_fusion
@@ -56,6 +58,9 @@ class _Shard:
         self.shard = shard
         self.dimensions = dimensions
         self.lock = threading.RLock()
+        # held by ``optimize`` (which runs outside ``lock``) and by whoever closes the shard, so
+        # a shard is never closed under a running index build
+        self.maintenance = threading.Lock()
         self.indexed: set[str] = set(shard.info().payload_schema)
         self.closed = False
 
@@ -68,12 +73,17 @@ class _Shard:
 class EdgeVectorStore:
     """``VectorStore`` over Qdrant Edge shards under ``root``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, indexing_threshold_kb: int | None = None) -> None:
+        """``indexing_threshold_kb``: how large a segment's vectors grow before ``optimize``
+        builds an HNSW index for it (Edge's default, about 10 MB, when None); smaller segments
+        are searched exactly. Applies to collections created from now on."""
         self._root = root
+        self._indexing_threshold_kb = indexing_threshold_kb
         root.mkdir(parents=True, exist_ok=True)
         self._bm25 = Bm25Encoder()
         self._shards: dict[str, _Shard] = {}
         self._lock = threading.Lock()  # guards ``_shards``; each shard has its own lock
+        self._dropping: set[str] = set()
         self._sweep_leftovers()
 
     # --- collections ---------------------------------------------------------------------
@@ -81,6 +91,8 @@ class EdgeVectorStore:
     def create_collection(self, name: str, dimensions: int) -> None:
         check_collection_name(name)
         with self._lock:
+            if name in self._dropping:
+                raise ValueError(f"Collection {name} is being dropped; create it again afterwards.")
             shard = self._open(name)
             if shard is not None:
                 if shard.dimensions != dimensions:
@@ -89,7 +101,7 @@ class EdgeVectorStore:
                     )
                 return
             staging = self._root / f"{_TMP_PREFIX}{name}-{uuid.uuid4().hex[:8]}"
-            qe.EdgeShard.create(str(staging), _config(dimensions)).close()
+            qe.EdgeShard.create(str(staging), _config(dimensions, self._indexing_threshold_kb)).close()
             (staging / _DESCRIPTION_FILE).write_text(json.dumps({"dimensions": dimensions}))
             os.replace(staging, self._root / name)
             self._shards[name] = _Shard(qe.EdgeShard.load(str(self._root / name)), dimensions)
@@ -103,15 +115,18 @@ class EdgeVectorStore:
         check_collection_name(name)
         with self._lock:
             shard = self._shards.pop(name, None)
+            self._dropping.add(name)  # nobody reopens it meanwhile
+        try:
             if shard is not None:
-                with shard.lock:
-                    shard.closed = True
-                    shard.shard.close()
+                _close(shard)  # outside ``_lock``: it may wait for a running index build
             path = self._root / name
             if path.exists():
                 trash = self._root / f"{_TRASH_PREFIX}{name}-{uuid.uuid4().hex[:8]}"
                 os.replace(path, trash)
                 shutil.rmtree(trash, ignore_errors=True)
+        finally:
+            with self._lock:
+                self._dropping.discard(name)
 
     # --- points --------------------------------------------------------------------------
 
@@ -119,7 +134,7 @@ class EdgeVectorStore:
         if not points:
             return
         shard = self._require(name)
-        edge_points = [self._edge_point(p) for p in points]
+        edge_points = [self._edge_point(p, shard.dimensions) for p in points]
         with shard.lock:
             self._check_open(shard, name)
             for path, schema in _metadata_indexes(points):
@@ -150,9 +165,11 @@ class EdgeVectorStore:
         limit: int,
         where: Filter | None = None,
     ) -> list[Hit]:
+        check_limit(limit)
         shard = self._require(name)
         edge_filter = _edge_filter(where)
-        dense = _dense_query(vector) if mode is not SearchMode.LEXICAL else None
+        use_vector = vector is not None and mode is not SearchMode.LEXICAL
+        dense = check_vector(vector, shard.dimensions) if use_vector and vector is not None else None
         sparse = self._bm25.query(text or "") if mode is not SearchMode.DENSE else None
         if mode is SearchMode.DENSE and dense is None:
             raise ValueError("A DENSE search needs a query vector.")
@@ -182,20 +199,22 @@ class EdgeVectorStore:
         shard = self._require(name)
         # Not under the shard lock: Edge optimizes segments copy-on-write beside live ones, so
         # searches and writes go on meanwhile.
-        shard.shard.optimize()
+        with shard.maintenance:
+            self._check_open(shard, name)
+            shard.shard.optimize()
 
     def close(self) -> None:
         with self._lock:
             for shard in self._shards.values():
-                with shard.lock:
-                    shard.closed = True
-                    shard.shard.close()
+                _close(shard)
             self._shards.clear()
 
     # --- internals -----------------------------------------------------------------------
 
     def _open(self, name: str) -> _Shard | None:
         """The open shard, opened from disk on first use; None if there is none. Holds ``_lock``."""
+        if name in self._dropping:
+            return None
         shard = self._shards.get(name)
         if shard is None and (self._root / name).is_dir():
             description = json.loads((self._root / name / _DESCRIPTION_FILE).read_text())
@@ -216,8 +235,8 @@ class EdgeVectorStore:
         if shard.closed:  # dropped (or the store closed) while this call waited for the lock
             raise NotFound(f"Vector collection {name} does not exist.")
 
-    def _edge_point(self, point: Point) -> qe.Point:
-        vectors: dict[str, Any] = {DENSE_VECTOR_NAME: _dense_list(point.vector)}
+    def _edge_point(self, point: Point, dimensions: int) -> qe.Point:
+        vectors: dict[str, Any] = {DENSE_VECTOR_NAME: check_vector(point.vector, dimensions)}
         sparse = self._bm25.document(point.text)
         vectors[SPARSE_VECTOR_NAME] = qe.SparseVector(sparse.indices, sparse.values)
         payload = {**point.payload, TEXT_KEY: point.text}
@@ -230,19 +249,19 @@ class EdgeVectorStore:
                 shutil.rmtree(entry, ignore_errors=True)
 
 
-def _config(dimensions: int) -> qe.EdgeConfig:
+def _close(shard: _Shard) -> None:
+    with shard.maintenance, shard.lock:
+        if not shard.closed:
+            shard.closed = True
+            shard.shard.close()
+
+
+def _config(dimensions: int, indexing_threshold_kb: int | None) -> qe.EdgeConfig:
     return qe.EdgeConfig(
         vectors={DENSE_VECTOR_NAME: qe.EdgeVectorParams(size=dimensions, distance=qe.Distance.Cosine)},
         sparse_vectors={SPARSE_VECTOR_NAME: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        optimizers=qe.EdgeOptimizersConfig(indexing_threshold=indexing_threshold_kb),
     )
-
-
-def _dense_list(vector: np.ndarray) -> list[float]:
-    return np.asarray(vector, dtype=np.float32).ravel().tolist()
-
-
-def _dense_query(vector: np.ndarray | None) -> list[float] | None:
-    return None if vector is None else _dense_list(vector)
 
 
 def _query_request(query: qe.Query, limit: int, where: qe.Filter | None) -> qe.QueryRequest:

@@ -33,6 +33,8 @@ from omnivec.index.base import (
     Point,
     SearchMode,
     check_collection_name,
+    check_limit,
+    check_vector,
     metadata_path,
 )
 from omnivec.index.fusion import hybrid_candidates, reciprocal_rank_fusion
@@ -57,6 +59,7 @@ class QdrantClientVectorStore:
         self._serial = threading.RLock() if local else None
         self._bm25 = Bm25Encoder()
         self._indexed: dict[str, set[str]] = {}
+        self._dimensions_of: dict[str, int] = {}
         self._index_lock = threading.Lock()
 
     @contextmanager
@@ -101,6 +104,7 @@ class QdrantClientVectorStore:
                 self._client.delete_collection(collection)
         with self._index_lock:
             self._indexed.pop(collection, None)
+            self._dimensions_of.pop(collection, None)
 
     # --- points --------------------------------------------------------------------------
 
@@ -108,7 +112,8 @@ class QdrantClientVectorStore:
         collection = self._require(name)
         if not points:
             return
-        structs = [self._point(p) for p in points]
+        dimensions = self._collection_dimensions(collection)
+        structs = [self._point(p, dimensions) for p in points]
         for path, schema in _metadata_indexes(points):
             self._ensure_index(collection, path, schema)
         with self._call():
@@ -139,13 +144,18 @@ class QdrantClientVectorStore:
         limit: int,
         where: Filter | None = None,
     ) -> list[Hit]:
+        check_limit(limit)
         collection = self._require(name)
         if mode is SearchMode.DENSE and vector is None:
             raise ValueError("A DENSE search needs a query vector.")
         if mode is SearchMode.LEXICAL and text is None:
             raise ValueError("A LEXICAL search needs a query text.")
         query_filter = _qdrant_filter(where)
-        dense = None if mode is SearchMode.LEXICAL or vector is None else _dense_list(vector)
+        dense = (
+            None
+            if mode is SearchMode.LEXICAL or vector is None
+            else check_vector(vector, self._collection_dimensions(collection))
+        )
         sparse = self._bm25.query(text or "") if mode is not SearchMode.DENSE else None
         requests: list[tuple[Any, str]] = []
         if dense is not None:
@@ -183,6 +193,14 @@ class QdrantClientVectorStore:
                 raise NotFound(f"Vector collection {name} does not exist.")
         return collection
 
+    def _collection_dimensions(self, collection: str) -> int:
+        """Cached: a collection's dimensions never change while it exists."""
+        known = self._dimensions_of.get(collection)
+        if known is None:
+            with self._call():
+                known = self._dimensions_of[collection] = self._dimensions(collection)
+        return known
+
     def _dimensions(self, collection: str) -> int:
         vectors = self._client.get_collection(collection).config.params.vectors
         assert isinstance(vectors, dict)
@@ -201,10 +219,10 @@ class QdrantClientVectorStore:
             self._client.create_payload_index(collection, field_name=path, field_schema=schema, wait=True)
             known.add(path)
 
-    def _point(self, point: Point) -> qm.PointStruct:
+    def _point(self, point: Point, dimensions: int) -> qm.PointStruct:
         sparse = self._bm25.document(point.text)
         vector: dict[str, Any] = {
-            DENSE_VECTOR_NAME: _dense_list(point.vector),
+            DENSE_VECTOR_NAME: check_vector(point.vector, dimensions),
             SPARSE_VECTOR_NAME: qm.SparseVector(indices=sparse.indices, values=sparse.values),
         }
         return qm.PointStruct(id=point.id, vector=vector, payload={**point.payload, TEXT_KEY: point.text})
@@ -212,10 +230,6 @@ class QdrantClientVectorStore:
 
 def _collection(name: str) -> str:
     return COLLECTION_PREFIX + check_collection_name(name)
-
-
-def _dense_list(vector: np.ndarray) -> list[float]:
-    return np.asarray(vector, dtype=np.float32).ravel().tolist()
 
 
 def _hit(point: qm.ScoredPoint) -> Hit:
