@@ -4,10 +4,13 @@ concrete classes together; everything else receives its dependencies."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from omnivec import media
+from omnivec.index.base import Filter, VectorStore
+from omnivec.jobs.ingestion import IngestionWorker, IngestionWorkerSettings
 from omnivec.jobs.sweeper import Sweeper
 from omnivec.jobs.worker import BatchWorker, WorkerSettings
 from omnivec.logging import get_logger
@@ -18,9 +21,12 @@ from omnivec.services.batches import BatchService, JobLimits
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
 from omnivec.services.files import FileLimits, FilesService
+from omnivec.services.search_store_ingestion import DocumentIngestor, IngestionSettings
+from omnivec.services.search_stores import SearchStoreLimits, SearchStoreService, VectorStoreHandle
 from omnivec.services.uploads import ResumableUploads
 from omnivec.settings import Settings, split_model_spec
-from omnivec.storage.local import Stores, open_local
+from omnivec.storage.local import DataDirLock, Stores, open_local
+from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
 from omnivec.types import Modality, ModelDescriptor
 
 log = get_logger(__name__)
@@ -41,6 +47,8 @@ class Container:
     worker: BatchWorker
     sweeper: Sweeper
     _started: bool = False
+    search_stores: SearchStoreService | None = None
+    ingestion: IngestionWorker | None = None
 
     @property
     def is_started(self) -> bool:
@@ -55,6 +63,8 @@ class Container:
             if background_jobs:
                 await self.worker.start()
                 await self.sweeper.start()
+                if self.ingestion is not None:
+                    await self.ingestion.start()
             self._started = True
 
     async def stop(self) -> None:
@@ -62,10 +72,14 @@ class Container:
         runtime), then the runtime, then storage. Each step is bounded."""
         if self._started:
             await self.sweeper.stop()
+            if self.ingestion is not None:
+                await self.ingestion.stop()
             await self.worker.stop()
             # Joining the executor threads waits for the batch on the device: off the event
             # loop, which keeps answering (health checks, refusals) meanwhile.
             await asyncio.to_thread(self.runtime.stop)
+            if self.search_stores is not None:
+                self.search_stores.vectors.close()
             self.stores.close()
             self._started = False
 
@@ -158,9 +172,63 @@ def build(
     )
     sweeper = Sweeper(files, worker, settings.files.sweep_interval_s)
     uploads = ResumableUploads(files)
-    return Container(
+    container = Container(
         settings, runtime, catalogue, embeddings, stores, files, uploads, batches, worker, sweeper
     )
+    if stores.search_stores is not None:
+        _add_search_stores(container, stores.search_stores)
+    return container
+
+
+def _add_search_stores(container: Container, store: SqliteSearchStoreStore) -> None:
+    """File Search stores: the service, and the worker that ingests their documents."""
+    settings = container.settings
+    vectors = VectorStoreHandle(vector_store_opener(settings))
+    ingestor = DocumentIngestor(
+        store,
+        container.stores.blobs,
+        container.catalogue,
+        container.embeddings,
+        vectors,
+        settings.media,
+        IngestionSettings(chunks_per_step=settings.search_stores.chunks_per_step),
+    )
+    worker = IngestionWorker(
+        store,
+        ingestor,
+        DataDirLock(settings.data_dir / "ingestion.lock"),
+        IngestionWorkerSettings(poll_interval_s=settings.search_stores.poll_interval_s),
+    )
+    container.ingestion = worker
+    container.search_stores = SearchStoreService(
+        store,
+        container.stores.blobs,
+        container.files,
+        container.uploads,
+        container.catalogue,
+        container.embeddings,
+        vectors,
+        metadata_filter_parser(),
+        SearchStoreLimits(max_document_bytes=settings.search_stores.max_document_bytes),
+        wake=worker.wake,
+    )
+
+
+def vector_store_opener(settings: Settings) -> Callable[[], VectorStore] | None:
+    """Opens the configured vector store on first use; None when no adapter is installed."""
+    try:
+        from omnivec.index.registry import open_vector_store
+    except ImportError:
+        return None
+    return lambda: open_vector_store(settings.vector_store, settings.data_dir)
+
+
+def metadata_filter_parser() -> Callable[[str], Filter | None] | None:
+    try:
+        from omnivec.index.metadata_filter import parse_metadata_filter
+    except ImportError:
+        return None
+    return parse_metadata_filter
 
 
 def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None:

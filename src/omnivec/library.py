@@ -10,20 +10,27 @@ Methods are named after the REST methods::
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, TypeVar
 
 from omnivec.bootstrap import Container, build
 from omnivec.runtime.backends.base import Backend
 from omnivec.settings import Settings
 from omnivec.types import (
+    DocumentState,
     Embedding,
     EmbedInput,
     EmbedOptions,
+    MetadataEntry,
     ModelDescriptor,
     Part,
+    RelevantChunk,
+    SearchStore,
+    StoreDocument,
     TaskType,
     TextPart,
 )
@@ -106,6 +113,7 @@ class Embedder:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="omnivec-embedder", daemon=True)
         self._thread.start()
+        self._stores: Stores | None = None
         try:
             self._async = AsyncEmbedder(models, **kwargs)
             self._call(self._async.start())
@@ -139,6 +147,13 @@ class Embedder:
     def list_models(self) -> list[ModelDescriptor]:
         return self._async.list_models()
 
+    @property
+    def stores(self) -> Stores:
+        """File Search stores in-process (see ``Stores``)."""
+        if self._stores is None:
+            self._stores = Stores(self)
+        return self._stores
+
     def get_model(self, name: str) -> ModelDescriptor:
         return self._async.get_model(name)
 
@@ -150,3 +165,178 @@ class Embedder:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+# --- File Search stores ------------------------------------------------------------------------
+MetadataLike = Mapping[str, str | float | Sequence[str]]
+
+
+def _metadata(values: MetadataLike | None) -> tuple[MetadataEntry, ...]:
+    entries = []
+    for key, value in (values or {}).items():
+        if isinstance(value, str):
+            entries.append(MetadataEntry(key, value))
+        elif isinstance(value, bool):
+            raise TypeError(f"metadata {key!r}: use a string, a number or a list of strings")
+        elif isinstance(value, int | float):
+            entries.append(MetadataEntry(key, float(value)))
+        else:
+            entries.append(MetadataEntry(key, tuple(str(v) for v in value)))
+    return entries_checked(entries)
+
+
+def entries_checked(entries: list[MetadataEntry]) -> tuple[MetadataEntry, ...]:
+    from omnivec.wire.search_stores import custom_metadata_json, parse_custom_metadata
+
+    return parse_custom_metadata(custom_metadata_json(entries), "metadata")
+
+
+class AsyncStores:
+    """File Search stores in-process: the same service as ``fileSearchStores`` over HTTP.
+    Documents added here are ingested before the call returns (the library runs no background
+    worker)."""
+
+    def __init__(self, container: Container, owner: str = "") -> None:
+        if container.search_stores is None or container.ingestion is None:
+            raise RuntimeError("File Search stores need a data directory (SQLite).")
+        self._service = container.search_stores
+        self._ingestion = container.ingestion
+        self._owner = owner
+
+    async def create(self, display_name: str = "", embedding_model: str | None = None) -> SearchStore:
+        return await self._service.create_store(self._owner, display_name, embedding_model)
+
+    async def list_stores(self) -> list[SearchStore]:
+        found: list[SearchStore] = []
+        while True:
+            page, more = await self._service.list_stores(self._owner, len(found), 100)
+            found.extend(page)
+            if not more:
+                return found
+
+    async def get(self, name: str) -> SearchStore:
+        return await self._service.get_store(self._owner, name)
+
+    async def delete(self, name: str, *, force: bool = False) -> None:
+        await self._service.delete_store(self._owner, name, force=force)
+
+    async def add_text(
+        self, store: str, text: str, *, display_name: str = "", metadata: MetadataLike | None = None
+    ) -> StoreDocument:
+        data = text.encode()
+        doc = await self._service.add_bytes(
+            self._owner,
+            store,
+            data,
+            display_name=display_name,
+            mime_type="text/plain",
+            sha256_hex=hashlib.sha256(data).hexdigest(),
+            custom_metadata=_metadata(metadata),
+        )
+        await self._ingestion.drain()
+        return await self._service.get_document(self._owner, store, doc.document_id)
+
+    async def index(
+        self, store: str, *paths: str | Path, metadata: MetadataLike | None = None
+    ) -> dict[str, str]:
+        """Add files and folders (recursively); unchanged files are skipped. Returns each
+        file's outcome: ``added``, ``replaced``, ``unchanged`` or ``failed: reason``."""
+        from omnivec.errors import OmnivecError
+        from omnivec.services.store_indexer import StoreIndexer, find_files
+
+        indexer = StoreIndexer(self._service)
+        outcomes: dict[str, str] = {}
+        added: dict[str, str] = {}
+        for f in find_files(Path(p) for p in paths):
+            try:
+                outcome, doc = await indexer.add_file(
+                    self._owner, store, f, custom_metadata=_metadata(metadata)
+                )
+            except OmnivecError as exc:
+                outcomes[f.display_name] = f"failed: {exc.message}"
+                continue
+            outcomes[f.display_name] = outcome.value
+            if doc is not None:
+                added[f.display_name] = doc.document_id
+        await self._ingestion.drain()
+        for name, doc_id in added.items():
+            doc = await self._service.get_document(self._owner, store, doc_id)
+            if doc.state is DocumentState.FAILED:
+                outcomes[name] = f"failed: {doc.error}"
+        return outcomes
+
+    async def documents(self, store: str) -> list[StoreDocument]:
+        found: list[StoreDocument] = []
+        while True:
+            page, more = await self._service.list_documents(self._owner, store, len(found), 100)
+            found.extend(page)
+            if not more:
+                return found
+
+    async def query(
+        self,
+        store: str | Sequence[str],
+        query: ContentLike,
+        *,
+        k: int = 10,
+        filter: str | None = None,
+        mode: str = "HYBRID",
+    ) -> list[RelevantChunk]:
+        from omnivec.index.base import SearchMode
+
+        stores = [store] if isinstance(store, str) else list(store)
+        text = query if isinstance(query, str) else None
+        parts = None if text is not None else list(to_embed_input(query).parts)
+        return await self._service.query(
+            self._owner,
+            stores,
+            text=text,
+            parts=parts,
+            results_count=k,
+            metadata_filter=filter,
+            mode=SearchMode(mode),
+        )
+
+
+class Stores:
+    """Synchronous twin of ``AsyncStores``: ``Embedder().stores``."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+        self._async = AsyncStores(embedder.container)
+
+    def create(self, display_name: str = "", embedding_model: str | None = None) -> SearchStore:
+        return self._embedder._call(self._async.create(display_name, embedding_model))
+
+    def list_stores(self) -> list[SearchStore]:
+        return self._embedder._call(self._async.list_stores())
+
+    def get(self, name: str) -> SearchStore:
+        return self._embedder._call(self._async.get(name))
+
+    def delete(self, name: str, *, force: bool = False) -> None:
+        self._embedder._call(self._async.delete(name, force=force))
+
+    def add_text(
+        self, store: str, text: str, *, display_name: str = "", metadata: MetadataLike | None = None
+    ) -> StoreDocument:
+        return self._embedder._call(
+            self._async.add_text(store, text, display_name=display_name, metadata=metadata)
+        )
+
+    def index(self, store: str, *paths: str | Path, metadata: MetadataLike | None = None) -> dict[str, str]:
+        return self._embedder._call(self._async.index(store, *paths, metadata=metadata))
+
+    def documents(self, store: str) -> list[StoreDocument]:
+        return self._embedder._call(self._async.documents(store))
+
+    def query(
+        self,
+        store: str | Sequence[str],
+        query: ContentLike,
+        *,
+        k: int = 10,
+        filter: str | None = None,
+        mode: str = "HYBRID",
+    ) -> list[RelevantChunk]:
+        return self._embedder._call(self._async.query(store, query, k=k, filter=filter, mode=mode))

@@ -143,6 +143,16 @@ class MediaSettings(BaseModel):
     decode_concurrency: int = Field(4, ge=1, description="Media decodes running at once (bounds memory).")
 
 
+class SearchStoreSettings(BaseModel):
+    """File Search stores: document limits and the ingestion worker."""
+
+    max_document_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Largest document of a store.")
+    chunks_per_step: int = Field(32, ge=1, description="Chunks embedded and indexed together.")
+    poll_interval_s: float = Field(
+        2.0, gt=0, description="How often an idle ingestion worker looks for work."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OMNIVEC_",
@@ -203,6 +213,12 @@ class Settings(BaseSettings):
     files: FileSettings = Field(default_factory=FileSettings)
     batches: BatchSettings = Field(default_factory=BatchSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    vector_store: str | None = Field(
+        None,
+        description="Where File Search stores keep their vectors: unset for the embedded Qdrant Edge under "
+        "the data directory, or qdrant+http://HOST:PORT for a Qdrant server or cluster.",
+    )
+    search_stores: SearchStoreSettings = Field(default_factory=SearchStoreSettings)
 
     @field_validator("model_modalities", mode="before")
     @classmethod

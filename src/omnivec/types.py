@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # numpy is only needed for annotations here; the leaf stays stdlib-only at run time.
@@ -155,3 +156,96 @@ class ModelDescriptor:
     interleaved: bool = False
     # The rate (Hz) the model's audio front end takes; None when it takes no audio.
     audio_sample_rate: int | None = None
+
+
+# --- File Search stores ---------------------------------------------------------------------
+
+
+class DocumentState(enum.StrEnum):
+    """A search-store document's life: PENDING until every chunk is embedded and indexed."""
+
+    PENDING = "STATE_PENDING"
+    ACTIVE = "STATE_ACTIVE"
+    FAILED = "STATE_FAILED"
+
+
+MetadataValue = str | float | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataEntry:
+    """One ``customMetadata`` entry: a string, a number or a list of strings."""
+
+    key: str
+    value: MetadataValue
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingConfig:
+    """``whiteSpaceConfig``: words per chunk and words shared by neighbouring chunks.
+    ``None`` means the store's default, chosen from the model's token limit."""
+
+    max_tokens_per_chunk: int | None = None
+    max_overlap_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStore:
+    """A File Search store. ``store_id`` is the name without ``fileSearchStores/``; ``model`` is
+    the served model its vectors come from."""
+
+    owner: str
+    store_id: str
+    display_name: str
+    model: str
+    create_time: datetime
+    update_time: datetime
+    active_documents: int = 0
+    pending_documents: int = 0
+    failed_documents: int = 0
+    size_bytes: int = 0
+    embedding_model: str = ""  # the name it was created with (an alias stays an alias)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreDocument:
+    """A document of a store: its source bytes (``blob_id``), how to chunk it, and its state.
+    ``origin`` is ``upload`` or ``import`` and decides the name of its operation."""
+
+    owner: str
+    store_id: str
+    document_id: str
+    display_name: str
+    mime_type: str
+    size_bytes: int
+    sha256_hex: str
+    blob_id: str
+    origin: str
+    state: DocumentState
+    custom_metadata: tuple[MetadataEntry, ...]
+    chunking: ChunkingConfig
+    create_time: datetime
+    update_time: datetime
+    chunk_count: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreChunk:
+    """One retrievable piece of a document, as it is embedded and indexed."""
+
+    index: int
+    text: str
+    page_number: int | None = None
+    start_offset_s: float | None = None
+    end_offset_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelevantChunk:
+    """One retrieval hit: the chunk, its score and its document."""
+
+    score: float
+    chunk: StoreChunk
+    document: StoreDocument
+    media_id: str | None = None

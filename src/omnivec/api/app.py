@@ -18,7 +18,17 @@ from omnivec.api.middleware import (
     RequestIdMiddleware,
     UnexpectedErrorMiddleware,
 )
-from omnivec.api.routes import batches, embeddings, fallback, files, health, models, upload
+from omnivec.api.routes import (
+    batches,
+    embeddings,
+    fallback,
+    files,
+    health,
+    models,
+    search_store_upload,
+    search_stores,
+    upload,
+)
 from omnivec.bootstrap import Container
 
 
@@ -44,6 +54,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     # fallback stays last: it answers unknown methods on known collections.
     routers = [m.router for m in (health, embeddings, models, batches, files, upload, fallback)]
+    routers[-1:-1] = [search_stores.router, search_store_upload.router]
     for router in routers:
         app.include_router(router)
     openapi.install(app)

@@ -30,6 +30,7 @@ def load_settings(args: argparse.Namespace) -> Any:
     for name in (
         "models", "api_keys", "host", "port", "data_dir", "public_url", "device",
         "offline", "torch_threads", "log_level", "allow_public_bind_without_keys",
+        "vector_store",
     ):  # fmt: skip
         value = getattr(args, name, None)
         if value is not None:

@@ -48,11 +48,18 @@ class RemoteClient:
             meta["name"] = name
         if display_name:
             meta["display_name"] = display_name
-        start = urllib.request.Request(
-            f"{self.root}/upload/{self.api_version}/files",
-            data=json.dumps({"file": meta}).encode(),
-            method="POST",
-        )
+        return self._resumable(
+            f"{self.root}/upload/{self.api_version}/files", {"file": meta}, path, mime_type
+        )["file"]
+
+    def upload_to_store(self, store: str, path: Path, *, mime_type: str, display_name: str) -> Any:
+        """uploadToFileSearchStore, the same resumable protocol; returns the Operation."""
+        url = f"{self.root}/upload/{self.api_version}/{store}:uploadToFileSearchStore"
+        return self._resumable(url, {"displayName": display_name, "mimeType": mime_type}, path, mime_type)
+
+    def _resumable(self, start_url: str, metadata: Any, path: Path, mime_type: str) -> Any:
+        size = path.stat().st_size
+        start = urllib.request.Request(start_url, data=json.dumps(metadata).encode(), method="POST")
         for header, value in {
             "Content-Type": "application/json",
             "X-Goog-Upload-Protocol": "resumable",
@@ -76,7 +83,7 @@ class RemoteClient:
                 body = self._send(request, with_key=False)
                 offset += len(chunk)
                 if last:
-                    return body["file"]
+                    return body
 
     def _send(self, request: urllib.request.Request, read: Any = None, *, with_key: bool = True) -> Any:
         if self.api_key and with_key:

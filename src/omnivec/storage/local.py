@@ -16,6 +16,7 @@ from omnivec.storage.memory import MemoryBatchStore, MemoryBlobStore, MemoryFile
 from omnivec.storage.sqlite_batches import SqliteBatchStore
 from omnivec.storage.sqlite_db import SqliteDatabase
 from omnivec.storage.sqlite_files import SqliteFileStore
+from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
 
 
 class DataDirLock:
@@ -49,6 +50,8 @@ class Stores:
     batches: BatchStore
     worker_lock: ExclusiveLock
     database: SqliteDatabase | None = None
+    # File Search stores need SQLite (their documents share its quota with the files).
+    search_stores: SqliteSearchStoreStore | None = None
 
     def close(self) -> None:
         if self.database is not None:
@@ -64,6 +67,7 @@ def open_local(data_dir: Path) -> Stores:
         batches=SqliteBatchStore(db),
         worker_lock=DataDirLock(data_dir / "worker.lock"),
         database=db,
+        search_stores=SqliteSearchStoreStore(db),
     )
 
 

@@ -92,7 +92,63 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial]
+def _v2_search_stores(conn: sqlite3.Connection) -> None:
+    """File Search stores, their documents, and the vectors of embedded chunks (reused when the
+    same chunk is ingested again, so the same content is embedded once)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE search_stores (
+            store_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            model TEXT NOT NULL,
+            embedding_model TEXT NOT NULL,
+            create_us INTEGER NOT NULL,
+            update_us INTEGER NOT NULL
+        );
+        CREATE INDEX search_stores_by_owner ON search_stores (owner, create_us);
+
+        CREATE TABLE store_documents (
+            store_id TEXT NOT NULL,
+            document_id TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            mime_type TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            sha256_hex TEXT NOT NULL,
+            blob_id TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            state TEXT NOT NULL,
+            custom_metadata TEXT NOT NULL,
+            max_tokens_per_chunk INTEGER,
+            max_overlap_tokens INTEGER,
+            chunk_count INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            create_us INTEGER NOT NULL,
+            update_us INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (store_id, document_id)
+        );
+        CREATE INDEX store_documents_by_age ON store_documents (store_id, seq);
+        CREATE INDEX store_documents_pending ON store_documents (state, seq);
+
+        CREATE TABLE store_uploads (
+            upload_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            store_id TEXT NOT NULL,
+            document TEXT NOT NULL
+        );
+
+        CREATE TABLE chunk_vectors (
+            key TEXT PRIMARY KEY,
+            vector BLOB NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_search_stores]
 
 
 class SchemaTooNew(Exception):

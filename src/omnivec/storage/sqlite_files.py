@@ -80,6 +80,7 @@ class SqliteFileStore:
         def run(conn: sqlite3.Connection) -> set[str]:
             ids = {r[0] for r in conn.execute("SELECT blob_id FROM files")}
             ids.update(r[0] for r in conn.execute("SELECT blob_id FROM upload_sessions"))
+            ids.update(r[0] for r in conn.execute("SELECT blob_id FROM store_documents"))
             return ids
 
         return self.db.read(run)
@@ -150,8 +151,12 @@ class SqliteFileStore:
 
 
 def _total(conn: sqlite3.Connection, owner: str) -> int:
+    """The owner's stored bytes: files, and the source bytes of search-store documents (one quota)."""
     row = conn.execute("SELECT COALESCE(SUM(size_bytes), 0) FROM files WHERE owner = ?", (owner,)).fetchone()
-    return int(row[0])
+    docs = conn.execute(
+        "SELECT COALESCE(SUM(size_bytes), 0) FROM store_documents WHERE owner = ?", (owner,)
+    ).fetchone()
+    return int(row[0]) + int(docs[0])
 
 
 def _add(conn: sqlite3.Connection, r: StoredFile, quota_bytes: int | None, replace: bool) -> None:

@@ -1,0 +1,133 @@
+"""The text of a search-store document, page by page: plain text, Markdown, HTML (its visible
+text), JSON/JSONL/CSV (as text) and PDF (one entry per page, numbered from 1).
+
+Anything else is refused with a reason the document's FAILED state carries.
+"""
+
+from __future__ import annotations
+
+import codecs
+import mimetypes
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from omnivec.errors import InvalidArgument
+from omnivec.media.limits import PageLimit
+from omnivec.settings import MediaSettings
+
+# Far more pages than any document a person reads; bounds the work one upload can cause.
+MAX_PDF_PAGES = 2000
+_TEXT_TYPES = {
+    "text/plain",
+    "text/markdown",
+    "text/x-markdown",
+    "text/csv",
+    "text/tab-separated-values",
+    "application/json",
+    "application/jsonl",
+    "application/x-ndjson",
+    "application/x-jsonlines",
+    "text/x-python",
+    "application/xml",
+    "text/xml",
+}
+_HTML_TYPES = {"text/html", "application/xhtml+xml"}
+_PDF = "application/pdf"
+_EXTENSIONS = {".md": "text/markdown", ".markdown": "text/markdown", ".jsonl": "application/jsonl"}
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    text: str
+    page_number: int | None = None
+
+
+def resolve_mime(declared: str, display_name: str, head: bytes) -> str:
+    """The type to read the document as: the declared one, unless it says nothing useful
+    (empty, octet-stream), then the PDF signature or the name's extension."""
+    mime = (declared or "").split(";")[0].strip().lower()
+    if mime and mime != "application/octet-stream":
+        return mime
+    if head.startswith(b"%PDF-"):
+        return _PDF
+    name = display_name.lower()
+    for ext, known in _EXTENSIONS.items():
+        if name.endswith(ext):
+            return known
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+def supported(mime: str) -> bool:
+    return mime in _TEXT_TYPES or mime in _HTML_TYPES or mime == _PDF or mime.startswith("text/")
+
+
+def extract_pages(data: bytes, mime: str, settings: MediaSettings) -> list[PageText]:
+    """Raises InvalidArgument (the reason) for unsupported or unreadable documents."""
+    if mime == _PDF:
+        from omnivec.media.pdf import decode_pdf
+
+        doc = decode_pdf(
+            data, field="document", settings=settings, pages=PageLimit(MAX_PDF_PAGES), render=False
+        )
+        return [PageText(page.text, i + 1) for i, page in enumerate(doc.pages)]
+    if mime in _HTML_TYPES:
+        return [PageText(html_text(_decode(data)))]
+    if supported(mime):
+        return [PageText(_decode(data))]
+    raise InvalidArgument(
+        f"Documents of type {mime} are not supported: send text, Markdown, HTML, JSON, JSONL, CSV or PDF."
+    )
+
+
+def _decode(data: bytes) -> str:
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgument("The document is not UTF-8 text.") from None
+
+
+class _TextOnly(HTMLParser):
+    """Collects visible text; script, style and similar elements are skipped."""
+
+    _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
+    _BREAKS = frozenset(
+        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n\n")
+        if tag.startswith("h") and tag[1:].isdigit():
+            self.parts.append("# ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self._skipping:
+            self._skipping -= 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_text(markup: str) -> str:
+    parser = _TextOnly()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)

@@ -1,0 +1,228 @@
+"""Ingesting one search-store document: read its text, chunk it, embed the chunks at batch
+priority, index them, then mark it ACTIVE (or FAILED with the reason).
+
+Restart safety: chunking is deterministic and every point's id is derived from (store,
+document, chunk index), so running a document again after a crash overwrites the points it had
+written instead of adding to them; the document becomes ACTIVE only once all are indexed.
+Vectors are kept by content (model, title, text), so the same content is embedded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from omnivec.errors import InvalidArgument, NotFound, OmnivecError
+from omnivec.index.base import Point
+from omnivec.logging import get_logger
+from omnivec.media.chunking import chunk_size, split_words
+from omnivec.media.document_text import extract_pages, resolve_mime
+from omnivec.services.catalogue import ModelCatalogue
+from omnivec.services.embeddings import EmbeddingService
+from omnivec.services.search_stores import VectorStoreHandle, collection_of, point_payload
+from omnivec.settings import MediaSettings
+from omnivec.storage.interfaces import BlobStore
+from omnivec.storage.records import Clock, utc_now
+from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
+from omnivec.types import (
+    BlobPart,
+    DocumentState,
+    EmbedInput,
+    EmbedOptions,
+    Modality,
+    ModelDescriptor,
+    Part,
+    Priority,
+    StoreChunk,
+    StoreDocument,
+    TaskType,
+    TextPart,
+)
+
+log = get_logger(__name__)
+
+_POINT_NAMESPACE = uuid.UUID("6f1f7a52-3c1e-4c55-9a57-1f4f0d7c2b10")
+# Above this a document is refused before it is chunked (a 100 MB text is about 15 M words).
+MAX_CHUNKS_PER_DOCUMENT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class IngestionSettings:
+    chunks_per_step: int = 32  # chunks embedded and indexed together
+
+
+def point_id(store_id: str, document_id: str, index: int) -> str:
+    return str(uuid.uuid5(_POINT_NAMESPACE, f"{store_id}/{document_id}/{index}"))
+
+
+class DocumentIngestor:
+    def __init__(
+        self,
+        store: SqliteSearchStoreStore,
+        blobs: BlobStore,
+        catalogue: ModelCatalogue,
+        embeddings: EmbeddingService,
+        vectors: VectorStoreHandle,
+        media: MediaSettings,
+        settings: IngestionSettings | None = None,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.catalogue = catalogue
+        self.embeddings = embeddings
+        self.vectors = vectors
+        self.media = media
+        self.settings = settings or IngestionSettings()
+        self.clock = clock
+
+    async def ingest(self, doc: StoreDocument) -> DocumentState | None:
+        """Bring ``doc`` to ACTIVE or FAILED; returns the new state, or None when the document
+        or its store went away meanwhile. Errors a retry could cure (overload) propagate."""
+        store = await asyncio.to_thread(self.store.get_store, None, doc.store_id)
+        if store is None:  # cannot happen through the service; never leave it PENDING anyway
+            return await self.fail(doc, "The document's store no longer exists.")
+        try:
+            model = self.catalogue.resolve(store.model)
+        except NotFound:
+            return await self.fail(
+                doc, f"The store's model {store.model} is not served by this server any more."
+            )
+        try:
+            pieces = await asyncio.to_thread(self._chunks, doc, model)
+        except InvalidArgument as exc:
+            return await self.fail(doc, exc.message)
+        if not pieces:
+            return await self.fail(doc, "The document has no text to index.")
+        vectors = await self.vectors.get()
+        collection = collection_of(doc.store_id)
+        await asyncio.to_thread(vectors.create_collection, collection, model.dimensions)
+        step = self.settings.chunks_per_step
+        for start in range(0, len(pieces), step):
+            batch = pieces[start : start + step]
+            try:
+                embedded = await self._vectors(model.name, doc, batch)
+            except InvalidArgument as exc:
+                return await self.fail(doc, f"Chunk {batch[0][0].index} could not be embedded: {exc.message}")
+            points = [
+                Point(
+                    point_id(doc.store_id, doc.document_id, c.index),
+                    v,
+                    c.text,
+                    point_payload(doc, c, media=isinstance(part, BlobPart)),
+                )
+                for (c, part), v in zip(batch, embedded, strict=True)
+            ]
+            await asyncio.to_thread(vectors.upsert, collection, points)
+        finished = await asyncio.to_thread(
+            self.store.finish_document,
+            doc.store_id,
+            doc.document_id,
+            DocumentState.ACTIVE,
+            self.clock(),
+            chunk_count=len(pieces),
+        )
+        if not finished:  # deleted while it was being ingested: take back what was written
+            await asyncio.to_thread(vectors.delete_where, collection, "document", doc.document_id)
+            return None
+        return DocumentState.ACTIVE
+
+    async def optimize(self, store_id: str) -> None:
+        """Build the vector store's indexes for a store's new points (searches are exact, and
+        slower, on points not yet optimized). A store deleted meanwhile is skipped."""
+        vectors = await self.vectors.get()
+        collection = collection_of(store_id)
+        if not await asyncio.to_thread(vectors.has_collection, collection):
+            return
+        try:
+            await asyncio.to_thread(vectors.optimize, collection)
+        except OmnivecError:  # dropped between the check and the call
+            log.info("store %s went away before its indexes were built", store_id)
+
+    def _chunks(self, doc: StoreDocument, model: ModelDescriptor) -> list[tuple[StoreChunk, Part]]:
+        """The document's chunks, each with what is embedded for it: its text, or for an
+        image the image itself (one chunk, named by the document's display name)."""
+        data = b"".join(self.blobs.read(doc.blob_id))
+        mime = resolve_mime(doc.mime_type, doc.display_name, data[:16])
+        if mime.startswith("image/"):
+            if Modality.IMAGE not in model.modalities:
+                raise InvalidArgument(
+                    f"Images are not supported by this store's model {model.name}, which takes only "
+                    "text; use a store whose model takes images."
+                )
+            return [(StoreChunk(0, doc.display_name), BlobPart(mime, data))]
+        pages = extract_pages(data, mime, self.media)
+        size = chunk_size(
+            doc.chunking.max_tokens_per_chunk, doc.chunking.max_overlap_tokens, model.input_token_limit
+        )
+        chunks: list[tuple[StoreChunk, Part]] = []
+        for page in pages:
+            for text in split_words(page.text, size):
+                chunks.append((StoreChunk(len(chunks), text, page.page_number), TextPart(text)))
+                if len(chunks) > MAX_CHUNKS_PER_DOCUMENT:
+                    raise InvalidArgument(f"The document has more than {MAX_CHUNKS_PER_DOCUMENT} chunks.")
+        return chunks
+
+    async def _vectors(
+        self, model: str, doc: StoreDocument, chunks: Sequence[tuple[StoreChunk, Part]]
+    ) -> list[np.ndarray]:
+        # Text is keyed by its own words, media by the document's bytes.
+        keys = [
+            _vector_key(model, doc.display_name, c.text if isinstance(p, TextPart) else doc.sha256_hex)
+            for c, p in chunks
+        ]
+        cached = await asyncio.to_thread(self.store.cached_vectors, keys)
+        missing = [i for i, k in enumerate(keys) if k not in cached]
+        if missing:
+            inputs = [
+                EmbedInput(
+                    (chunks[i][1],),
+                    EmbedOptions(task_type=TaskType.RETRIEVAL_DOCUMENT, title=doc.display_name or None),
+                )
+                for i in missing
+            ]
+            embedded = await self.embeddings.embed(
+                model, inputs, priority=Priority.BATCH, field_prefix="chunks", owner=doc.owner
+            )
+            fresh = {
+                keys[i]: np.asarray(e.values, dtype=np.float32).tobytes()
+                for i, e in zip(missing, embedded, strict=True)
+            }
+            await asyncio.to_thread(self.store.cache_vectors, fresh.items())
+            cached.update(fresh)
+        return [np.frombuffer(cached[k], dtype=np.float32) for k in keys]
+
+    async def fail(self, doc: StoreDocument, reason: str) -> DocumentState | None:
+        log.info("document %s/%s failed: %s", doc.store_id, doc.document_id, reason)
+        done = await asyncio.to_thread(
+            self.store.finish_document,
+            doc.store_id,
+            doc.document_id,
+            DocumentState.FAILED,
+            self.clock(),
+            error=reason,
+        )
+        return DocumentState.FAILED if done else None
+
+
+def _vector_key(model: str, title: str, text: str) -> str:
+    digest = hashlib.sha256()
+    for piece in (model, title, text):
+        digest.update(piece.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying the document for (the model is busy, shutting down)."""
+    return isinstance(exc, OmnivecError) and exc.status in (
+        "RESOURCE_EXHAUSTED",
+        "UNAVAILABLE",
+        "DEADLINE_EXCEEDED",
+    )
