@@ -16,6 +16,7 @@ from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.batches import BatchLimits as JobLimits
 from omnivec.services.batches import BatchService
+from omnivec.services.calibration import QuantizationRanges
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
 from omnivec.services.files import FileLimits, FilesService
@@ -42,6 +43,7 @@ class Container:
     worker: BatchWorker
     sweeper: Sweeper
     extras: dict[str, Any] = field(default_factory=dict)
+    quantization: QuantizationRanges | None = None
     _started: bool = False
 
     @property
@@ -159,7 +161,17 @@ def build(
     sweeper = Sweeper(files, worker, settings.files.sweep_interval_s)
     uploads = ResumableUploads(files)
     return Container(
-        settings, runtime, catalogue, embeddings, stores, files, uploads, batches, worker, sweeper
+        settings,
+        runtime,
+        catalogue,
+        embeddings,
+        stores,
+        files,
+        uploads,
+        batches,
+        worker,
+        sweeper,
+        quantization=QuantizationRanges(embeddings, settings.data_dir / "calibration"),
     )
 
 
