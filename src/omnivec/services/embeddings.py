@@ -108,6 +108,27 @@ class EmbeddingService:
         with self.runtime.admit(descriptor.name, len(inputs)):
             return await self._embed(descriptor, inputs, priority, field_prefix, owner)
 
+    async def count_tokens(
+        self, model: str, inputs: Sequence[EmbedInput], *, field_prefix: str = "requests", owner: str = ""
+    ) -> list[Embedding]:
+        """What ``embed`` would count for ``inputs`` — the same parts, task prompts and
+        truncation — without running the model. The returned values are empty."""
+        descriptor = self.catalogue.resolve(model)
+        model_inputs = [
+            await self._model_input(descriptor, item, _field(field_prefix, i), owner)
+            for i, item in enumerate(inputs)
+        ]
+        counted = await self.runtime.count_tokens(descriptor.name, model_inputs)
+        return [
+            Embedding(
+                values=c.vector,
+                token_count=c.token_count,
+                tokens_by_modality=c.tokens_by_modality,
+                truncated=c.truncated,
+            )
+            for c in counted
+        ]
+
     async def _embed(
         self,
         descriptor: ModelDescriptor,
