@@ -1,7 +1,8 @@
 """Vector encodings every dialect can ask for: float, base64 float32, int8/uint8, (u)binary.
 
 ``int8``/``uint8`` follow sentence-transformers' ``quantize_embeddings`` with calibrated ranges:
-each dimension's [min, max] over a calibration set is cut into 256 equal steps. ``binary`` and
+each dimension's [min, max] over a calibration set is cut into 256 equal steps (values outside
+clip to the end buckets). ``binary`` and
 ``ubinary`` pack one bit per dimension (value > 0), eight to a byte, most significant bit first;
 ``binary`` stores each byte minus 128 as int8. The same rules give the same integers as that
 reference, so vectors from omnivec can be compared with vectors quantised offline.
@@ -37,8 +38,8 @@ def quantize_scalar(values: np.ndarray, ranges: np.ndarray, *, signed: bool) -> 
     """``ranges`` is (2, dims): per-dimension minimum and maximum. Values outside are clipped."""
     starts = ranges[0]
     steps = (ranges[1] - ranges[0]) / 255
-    steps = np.where(steps > 0, steps, 1.0)  # a constant dimension maps to its lowest bucket
-    buckets = np.clip((np.asarray(values, dtype=np.float32) - starts) / steps, 0, 255)
+    steps = np.where(steps == 0, 1.0, steps)  # a constant dimension maps to its lowest bucket
+    buckets = np.clip(np.floor((np.asarray(values, dtype=np.float32) - starts) / steps), 0, 255)
     if signed:
         return (buckets - 128).astype(np.int8)
     return buckets.astype(np.uint8)
