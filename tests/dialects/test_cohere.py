@@ -91,7 +91,7 @@ def test_rerank(minilm_server: RunningServer, minilm_model: str) -> None:
     client = cohere.ClientV2(base_url=minilm_server.base_url, api_key="unused")
     docs = ["Paris is in France.", "Rome is the capital of Italy.", "Cells have mitochondria."]
     result = client.rerank(model=minilm_model, query="What is the capital of Italy?", documents=docs, top_n=2)
-    assert [r.index for r in result.results][0] == 1 and len(result.results) == 2
+    assert result.results[0].index == 1 and len(result.results) == 2
     jina = httpx.post(
         minilm_server.base_url + "/v1/rerank",
         json={"query": "capital of Italy", "documents": docs, "return_documents": True},
