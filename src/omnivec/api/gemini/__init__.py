@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from omnivec.api.dialect import Dialect
 from omnivec.api.responses import google_error
-from omnivec.api.routes import batches, embeddings, health, models, upload
+from omnivec.api.routes import batches, count_tokens, embeddings, health, models, upload
 from omnivec.api.routes import files as files_routes
 
 DIALECT = Dialect(
@@ -16,7 +16,7 @@ DIALECT = Dialect(
     claims=lambda method, path, headers: True,
     routes=tuple(
         route
-        for module in (health, embeddings, models, batches, files_routes, upload)
+        for module in (health, embeddings, count_tokens, models, batches, files_routes, upload)
         for route in module.router.routes
     ),
     render_error=google_error,
