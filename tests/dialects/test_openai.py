@@ -106,3 +106,58 @@ def test_invalid_key_is_401_in_openai_shape(serve) -> None:  # type: ignore[no-u
         client.embeddings.create(model="fake", input="x")
     ok = openai.OpenAI(base_url=server.base_url + "/v1", api_key="right")
     assert len(ok.embeddings.create(model=server.container.runtime.model_ids()[0], input="x").data) == 1
+
+
+def test_batch_api_for_embeddings(fake_server: RunningServer, fake_model: str) -> None:
+    import io
+    import json
+    import time
+
+    client = openai.OpenAI(base_url=fake_server.base_url + "/v1", api_key="unused")
+    lines = [
+        {
+            "custom_id": "a",
+            "method": "POST",
+            "url": "/v1/embeddings",
+            "body": {"model": fake_model, "input": TEXTS[:2]},
+        },
+        {
+            "custom_id": "b",
+            "method": "POST",
+            "url": "/v1/embeddings",
+            "body": {"model": fake_model, "input": TEXTS[2], "dimensions": 8},
+        },
+        {
+            "custom_id": "c",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {"model": fake_model, "input": "x"},
+        },
+    ]
+    data = "\n".join(json.dumps(line) for line in lines).encode()
+    uploaded = client.files.create(file=("in.jsonl", io.BytesIO(data)), purpose="batch")
+    assert uploaded.bytes == len(data)
+    batch = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/embeddings", completion_window="24h"
+    )
+    deadline = time.monotonic() + 60
+    while batch.status not in ("completed", "failed", "cancelled", "expired"):
+        assert time.monotonic() < deadline, batch.status
+        time.sleep(0.1)
+        batch = client.batches.retrieve(batch.id)
+    assert batch.status == "completed" and batch.output_file_id
+    assert batch.id in [b.id for b in client.batches.list()]
+    out = [json.loads(line) for line in client.files.content(batch.output_file_id).text.splitlines()]
+    assert [o["custom_id"] for o in out] == ["a", "b", "c"]
+    first = out[0]["response"]["body"]["data"]
+    assert_same_vectors([d["embedding"] for d in first], gemini_vectors(fake_server, fake_model, TEXTS[:2]))
+    second = out[1]["response"]["body"]["data"]
+    assert_same_vectors(
+        [second[0]["embedding"]], gemini_vectors(fake_server, fake_model, TEXTS[2:], outputDimensionality=8)
+    )
+    assert out[2]["response"]["status_code"] == 400
+    # The same job through Google's own OpenAI-compatible prefix.
+    google_path = openai.OpenAI(base_url=fake_server.base_url + "/v1beta/openai", api_key="unused")
+    assert google_path.batches.retrieve(batch.id).status == "completed"
+    with pytest.raises(openai.BadRequestError):
+        client.files.create(file=("in.jsonl", io.BytesIO(data)), purpose="fine-tune")

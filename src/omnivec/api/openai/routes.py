@@ -8,6 +8,7 @@ from fastapi import Request
 
 from omnivec.api.context import container, read_json
 from omnivec.api.dialect import dialect_router
+from omnivec.api.openai.batches import add_routes
 from omnivec.api.openai.schemas import EmbeddingsRequest
 from omnivec.api.quantized import encoder_for
 from omnivec.api.responses import JSONResponse
@@ -76,3 +77,7 @@ for _path in EMBEDDINGS_PATHS:
 for _prefix in MODELS_PREFIXES:
     router.add_api_route(f"{_prefix}/models", list_models, methods=["GET"])
     router.add_api_route(f"{_prefix}/models/{{model:path}}", get_model, methods=["GET"])
+
+# The Batch API under the same prefixes, and under /v1 for OpenAI's own clients.
+for _prefix in (*MODELS_PREFIXES, "/v1"):
+    add_routes(router, _prefix)
