@@ -18,11 +18,13 @@ from omnivec.services.batches import BatchLimits as JobLimits
 from omnivec.services.batches import BatchService
 from omnivec.services.calibration import QuantizationRanges
 from omnivec.services.catalogue import ModelCatalogue
+from omnivec.services.embedding_cache import EmbeddingCache
 from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
 from omnivec.services.files import FileLimits, FilesService
 from omnivec.services.uploads import ResumableUploads
 from omnivec.settings import Settings, split_model_spec
 from omnivec.storage.local import Stores, open_local
+from omnivec.storage.vector_cache import SqliteVectorCache
 from omnivec.types import Modality, ModelDescriptor
 
 log = get_logger(__name__)
@@ -136,6 +138,7 @@ def build(
         max_text_chars=settings.limits.max_text_chars,
         files=files,
         decoder=part_decoder(settings, catalogue),
+        cache=embedding_cache(settings),
     )
     worker = BatchWorker(
         stores.batches,
@@ -178,6 +181,18 @@ def build(
 def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None:
     wanted = settings.model_modalities.get(model_id)
     return frozenset(wanted) if wanted else None
+
+
+def embedding_cache(settings: Settings) -> EmbeddingCache | None:
+    """The vector cache when ``cache.memory_mb`` is set, with its persistent tier if asked for."""
+    if settings.cache.memory_mb <= 0:
+        return None
+    persistent = None
+    if settings.cache.persistent_mb > 0:
+        persistent = SqliteVectorCache(
+            settings.data_dir / "cache" / "vectors.sqlite3", int(settings.cache.persistent_mb * 1024 * 1024)
+        )
+    return EmbeddingCache(int(settings.cache.memory_mb * 1024 * 1024), persistent)
 
 
 def part_decoder(settings: Settings, catalogue: ModelCatalogue) -> PartDecoder:

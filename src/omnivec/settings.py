@@ -143,6 +143,15 @@ class MediaSettings(BaseModel):
     decode_concurrency: int = Field(4, ge=1, description="Media decodes running at once (bounds memory).")
 
 
+class CacheSettings(BaseModel):
+    """The embedding cache: full model vectors by (model, prompted text, truncation)."""
+
+    memory_mb: float = Field(0.0, ge=0, description="Memory for cached vectors; 0 turns the cache off.")
+    persistent_mb: float = Field(
+        0.0, ge=0, description="A persistent tier in the data directory (needs memory_mb > 0); 0: none."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OMNIVEC_",
@@ -202,6 +211,7 @@ class Settings(BaseSettings):
     files: FileSettings = Field(default_factory=FileSettings)
     batches: BatchSettings = Field(default_factory=BatchSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
 
     @field_validator("model_modalities", mode="before")
     @classmethod

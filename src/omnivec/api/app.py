@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from omnivec.api import dialects, errors, openapi
+from omnivec.api import cache_metrics, dialects, errors, openapi
 from omnivec.api.auth import AuthMiddleware, KeyRing
 from omnivec.api.metrics import Metrics, MetricsMiddleware
 from omnivec.api.middleware import (
@@ -41,6 +41,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     app.state.metrics = metrics = Metrics(container.runtime)
+    cache_metrics.install(metrics.registry, container.embeddings.cache)
     errors.install(app)
     # Every dialect's routes (Gemini's last), then fallback: it answers unknown methods on
     # known collections.

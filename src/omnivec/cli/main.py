@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-batch-items", type=int, help="Items per forward pass.")
     serve.add_argument("--max-wait-ms", type=float, help="How long a lone item waits for company.")
     serve.add_argument("--max-queue-items", type=int, help="Queued items before 429.")
+    serve.add_argument("--cache-mb", type=float, help="Turn on the embedding cache with this much memory.")
     serve.set_defaults(run=commands.serve)
 
     embed = sub.add_parser("embed", help="Embed texts and print JSON.")

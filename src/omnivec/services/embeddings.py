@@ -13,9 +13,10 @@ import numpy as np
 from omnivec.errors import InvalidArgument
 from omnivec.media.limits import MediaTally
 from omnivec.runtime.backends.base import InputTooLong
-from omnivec.runtime.inputs import ModelInput
+from omnivec.runtime.inputs import EncodedItem, ModelInput
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.catalogue import ModelCatalogue
+from omnivec.services.embedding_cache import EmbeddingCache, cache_key
 from omnivec.services.matryoshka import cut
 from omnivec.services.prompts import apply_prompt
 from omnivec.types import (
@@ -83,6 +84,7 @@ class EmbeddingService:
         max_text_chars: int = 1_000_000,
         decoder: PartDecoder | None = None,
         files: FileResolver | None = None,
+        cache: EmbeddingCache | None = None,
     ) -> None:
         self.runtime = runtime
         self.catalogue = catalogue
@@ -90,6 +92,7 @@ class EmbeddingService:
         self.max_text_chars = max_text_chars
         self.decoder: PartDecoder = decoder or TextOnlyParts()
         self.files = files
+        self.cache = cache
 
     async def embed(
         self,
@@ -148,11 +151,8 @@ class EmbeddingService:
             if not indices:
                 continue
             try:
-                encoded = await self.runtime.embed(
-                    descriptor.name,
-                    [model_inputs[i] for i in indices],
-                    auto_truncate=auto_truncate,
-                    priority=priority,
+                encoded = await self._encode(
+                    descriptor.name, [model_inputs[i] for i in indices], auto_truncate, priority
                 )
             except InputTooLong as exc:
                 where = _field(field_prefix, indices[exc.index]) + "content"
@@ -169,6 +169,32 @@ class EmbeddingService:
                     truncated=item.truncated,
                 )
         return [r for r in results if r is not None]
+
+    async def _encode(
+        self, model: str, inputs: list[ModelInput], auto_truncate: bool, priority: Priority
+    ) -> list[EncodedItem]:
+        """The runtime's full vectors, through the cache when one is configured (the Matryoshka
+        cut comes after, so every output size shares one entry)."""
+        if self.cache is None:
+            return await self.runtime.embed(model, inputs, auto_truncate=auto_truncate, priority=priority)
+        keys = [cache_key(model, item, auto_truncate) for item in inputs]
+        found = await self.cache.get_many(keys)
+        misses = [i for i, f in enumerate(found) if f is None]
+        if misses:
+            try:
+                computed = await self.runtime.embed(
+                    model, [inputs[i] for i in misses], auto_truncate=auto_truncate, priority=priority
+                )
+            except InputTooLong as exc:  # its index is among the misses: report the caller's
+                raise InputTooLong(misses[exc.index], exc.tokens, exc.limit) from None
+            fresh: list[tuple[bytes, EncodedItem]] = []
+            for i, item in zip(misses, computed, strict=True):
+                found[i] = item
+                key = keys[i]
+                if key is not None:
+                    fresh.append((key, item))
+            await self.cache.put_many(fresh)
+        return [f for f in found if f is not None]
 
     async def _model_input(
         self, model: ModelDescriptor, item: EmbedInput, field: str, owner: str
