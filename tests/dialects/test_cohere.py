@@ -114,3 +114,20 @@ def test_errors_in_cohere_shape(fake_server: RunningServer, fake_model: str) -> 
     for body in bad_bodies:
         r = httpx.post(fake_server.base_url + "/v2/embed", json=body)
         assert r.status_code == 400 and set(r.json()) == {"message"}, r.text
+
+
+def test_gemini_output_encoding_extension(fake_server: RunningServer, fake_model: str) -> None:
+    """The same quantisation on the Gemini routes, asked for with ``outputEncoding``."""
+    url = f"{fake_server.base_url}/v1beta/models/{fake_model}:batchEmbedContents"
+    requests = [{"content": {"parts": [{"text": t}]}} for t in TEXTS]
+    floats = gemini_vectors(fake_server, fake_model, TEXTS)
+    ranges = reference_ranges(fake_server, fake_model)
+    int8 = httpx.post(url, json={"requests": requests, "outputEncoding": "int8"}).json()["embeddings"]
+    assert np.array_equal(np.array([e["int8"] for e in int8]), quantize_embeddings(floats, "int8", ranges=ranges))
+    one = httpx.post(
+        f"{fake_server.base_url}/v1beta/models/{fake_model}:embedContent",
+        json={"content": requests[0]["content"], "outputEncoding": "ubinary"},
+    ).json()
+    assert one["embedding"]["ubinary"] == quantize_embeddings(floats[:1], "ubinary")[0].tolist()
+    bad = httpx.post(url, json={"requests": requests, "outputEncoding": "int4"})
+    assert bad.status_code == 400 and bad.json()["error"]["status"] == "INVALID_ARGUMENT"
