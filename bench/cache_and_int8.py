@@ -7,7 +7,7 @@ the same stream of ``batchEmbedContents`` calls against each: ``--texts`` stdlib
 where every text is sent twice, in a shuffled order (half the inputs are repeats). Throughput is
 texts per second over the whole stream.
 
-int8: the same paragraphs as a corpus, the first sentence of 200 of them as queries, embedded
+int8: the same paragraphs as a corpus, the first sentence of 100 of them as queries, embedded
 through Cohere's ``/v2/embed`` with ``embedding_types=["float", "int8"]``. Recall@10 is the
 share of each query's float top-10 that the int8 top-10 (dot products of the int8 vectors)
 also holds. Results go to bench/results/cache_and_int8.{json,md}.
@@ -63,7 +63,7 @@ def cohere_embed(
 
 
 def recall_at_10(base_url: str, model: str, corpus: list[str]) -> float:
-    queries = [p.split(". ")[0] for p in corpus[:200]]
+    queries = [p.split(". ")[0] for p in corpus[:100]]
     doc_f, doc_i = cohere_embed(base_url, model, corpus, "search_document")
     q_f, q_i = cohere_embed(base_url, model, queries, "search_query")
     top_f = np.argsort(-(q_f @ doc_f.T), axis=1)[:, :10]

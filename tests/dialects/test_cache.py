@@ -30,7 +30,7 @@ def test_hits_give_the_same_vectors(serve: Callable[..., RunningServer], fake_se
     model = server.container.runtime.model_ids()[0]
     first = gemini_vectors(server, model, TEXTS)
     assert metric(server, "omnivec_cache_misses") == 4 and metric(server, "omnivec_cache_hits") == 0
-    again = gemini_vectors(server, model, TEXTS[:2] + ["green fish"])
+    again = gemini_vectors(server, model, [*TEXTS[:2], "green fish"])
     assert metric(server, "omnivec_cache_hits") == 2 and metric(server, "omnivec_cache_misses") == 5
     assert_same_vectors(again[:2], first[:2])
     # Uncached server, same model: the same vectors; the Matryoshka cut is applied after the cache.

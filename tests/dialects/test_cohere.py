@@ -123,7 +123,9 @@ def test_gemini_output_encoding_extension(fake_server: RunningServer, fake_model
     floats = gemini_vectors(fake_server, fake_model, TEXTS)
     ranges = reference_ranges(fake_server, fake_model)
     int8 = httpx.post(url, json={"requests": requests, "outputEncoding": "int8"}).json()["embeddings"]
-    assert np.array_equal(np.array([e["int8"] for e in int8]), quantize_embeddings(floats, "int8", ranges=ranges))
+    assert np.array_equal(
+        np.array([e["int8"] for e in int8]), quantize_embeddings(floats, "int8", ranges=ranges)
+    )
     one = httpx.post(
         f"{fake_server.base_url}/v1beta/models/{fake_model}:embedContent",
         json={"content": requests[0]["content"], "outputEncoding": "ubinary"},

@@ -121,7 +121,12 @@ class EmbeddingCache:
             self._remember(key, value)
         if packed and self.persistent is not None:
             store = self.persistent
-            await asyncio.to_thread(lambda: [store.put(k, v) for k, v in packed])
+
+            def write_all() -> None:
+                for key, value in packed:
+                    store.put(key, value)
+
+            await asyncio.to_thread(write_all)
 
     def _remember(self, key: bytes, value: bytes) -> None:
         size = len(value) + _ENTRY_OVERHEAD
