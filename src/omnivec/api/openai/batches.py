@@ -159,6 +159,7 @@ async def create_batch(request: Request) -> JSONResponse:
     record = await c.files.get(owner(request), parsed.input_file_id)
 
     def parsed_lines() -> Iterator[tuple[int, Any]]:
+        """Read as the job is stored: the file is never held in memory whole."""
         index = 0
         for line in c.files.lines(record):
             if line.strip():
@@ -168,13 +169,18 @@ async def create_batch(request: Request) -> JSONResponse:
                     yield index, exc
                 index += 1
 
-    lines = await asyncio.to_thread(lambda: list(parsed_lines()))
-    model = next((p.body.model for _, p in lines if not isinstance(p, OmnivecError)), None)
+    def first_model() -> str | None:
+        return next((p.body.model for _, p in parsed_lines() if not isinstance(p, OmnivecError)), None)
+
+    model = await asyncio.to_thread(first_model)
     if model is None:
         raise InvalidArgument.at("input_file_id", "the file holds no valid request line")
     descriptor = c.catalogue.resolve(model)
     job = await c.batches.create(
-        owner(request), descriptor.name, requests_of(lines, model), display_name=_MARK + record.file_id
+        owner(request),
+        descriptor.name,
+        requests_of(parsed_lines(), model),
+        display_name=_MARK + record.file_id,
     )
     return JSONResponse(batch_json(job))
 
