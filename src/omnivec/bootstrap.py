@@ -18,7 +18,9 @@ from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.batches import BatchService, JobLimits
+from omnivec.services.calibration import QuantizationRanges
 from omnivec.services.catalogue import ModelCatalogue
+from omnivec.services.embedding_cache import EmbeddingCache
 from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
 from omnivec.services.files import FileLimits, FilesService
 from omnivec.services.search_store_ingestion import DocumentIngestor, IngestionSettings
@@ -27,6 +29,7 @@ from omnivec.services.uploads import ResumableUploads
 from omnivec.settings import Settings, split_model_spec
 from omnivec.storage.local import DataDirLock, Stores, open_local
 from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
+from omnivec.storage.vector_cache import SqliteVectorCache
 from omnivec.types import Modality, ModelDescriptor
 
 log = get_logger(__name__)
@@ -46,6 +49,7 @@ class Container:
     batches: BatchService
     worker: BatchWorker
     sweeper: Sweeper
+    quantization: QuantizationRanges | None = None
     _started: bool = False
     search_stores: SearchStoreService | None = None
     ingestion: IngestionWorker | None = None
@@ -148,6 +152,7 @@ def build(
         max_text_chars=settings.limits.max_text_chars,
         files=files,
         decoder=part_decoder(settings, catalogue),
+        cache=embedding_cache(settings),
     )
     worker = BatchWorker(
         stores.batches,
@@ -173,7 +178,17 @@ def build(
     sweeper = Sweeper(files, worker, settings.files.sweep_interval_s)
     uploads = ResumableUploads(files)
     container = Container(
-        settings, runtime, catalogue, embeddings, stores, files, uploads, batches, worker, sweeper
+        settings,
+        runtime,
+        catalogue,
+        embeddings,
+        stores,
+        files,
+        uploads,
+        batches,
+        worker,
+        sweeper,
+        quantization=QuantizationRanges(embeddings, settings.data_dir / "calibration"),
     )
     if stores.search_stores is not None:
         _add_search_stores(container, stores.search_stores)
@@ -234,6 +249,18 @@ def metadata_filter_parser() -> Callable[[str], Filter | None] | None:
 def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None:
     wanted = settings.model_modalities.get(model_id)
     return frozenset(wanted) if wanted else None
+
+
+def embedding_cache(settings: Settings) -> EmbeddingCache | None:
+    """The vector cache when ``cache.memory_mb`` is set, with its persistent tier if asked for."""
+    if settings.cache.memory_mb <= 0:
+        return None
+    persistent = None
+    if settings.cache.persistent_mb > 0:
+        persistent = SqliteVectorCache(
+            settings.data_dir / "cache" / "vectors.sqlite3", int(settings.cache.persistent_mb * 1024 * 1024)
+        )
+    return EmbeddingCache(int(settings.cache.memory_mb * 1024 * 1024), persistent)
 
 
 def part_decoder(settings: Settings, catalogue: ModelCatalogue) -> PartDecoder:

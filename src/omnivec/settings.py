@@ -153,6 +153,15 @@ class SearchStoreSettings(BaseModel):
     )
 
 
+class CacheSettings(BaseModel):
+    """The embedding cache: full model vectors by (model, prompted text, truncation)."""
+
+    memory_mb: float = Field(0.0, ge=0, description="Memory for cached vectors; 0 turns the cache off.")
+    persistent_mb: float = Field(
+        0.0, ge=0, description="A persistent tier in the data directory (needs memory_mb > 0); 0: none."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OMNIVEC_",
@@ -219,6 +228,7 @@ class Settings(BaseSettings):
         "the data directory, or qdrant+http://HOST:PORT for a Qdrant server or cluster.",
     )
     search_stores: SearchStoreSettings = Field(default_factory=SearchStoreSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
 
     @field_validator("model_modalities", mode="before")
     @classmethod

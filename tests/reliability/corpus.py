@@ -37,6 +37,8 @@ class Case:
     raw: bool = False
     http_layer: bool = False
     text: bool = False
+    # The API dialect whose error shape the answer must have (see DIALECT_CASES).
+    dialect: str = "gemini"
 
 
 def j(value: object) -> bytes:
@@ -558,4 +560,131 @@ CASES += [
         headers={"content-type": "text/plain"},
         fragment="X-Goog-Upload-Protocol",
     ),
+]
+
+
+# --- the other API dialects: each answers in its own error shape --------------------------------
+OPENAI = "/v1/embeddings"
+JSON = {"content-type": "application/json"}
+
+
+def oa(case_id: str, body: bytes, fragment: str = "", status: int = 400, path: str = OPENAI) -> Case:
+    return Case(case_id, body, status, fragment, path=path, dialect="openai")
+
+
+def ol(case_id: str, body: bytes, fragment: str = "", status: int = 400, path: str = "/api/embed") -> Case:
+    return Case(case_id, body, status, fragment, path=path, dialect="ollama")
+
+
+def te(case_id: str, body: bytes, fragment: str = "", status: int = 422, path: str = "/embed") -> Case:
+    return Case(case_id, body, status, fragment, path=path, dialect="tei")
+
+
+def co(case_id: str, body: bytes, fragment: str = "", status: int = 400, path: str = "/v2/embed") -> Case:
+    return Case(case_id, body, status, fragment, path=path, dialect="cohere")
+
+
+VERTEX = f"/v1beta1/publishers/google/models/{MODEL}"
+
+DIALECT_CASES: list[Case] = [
+    oa("openai-broken-json", b"{nope", "not valid JSON"),
+    oa("openai-not-object", b"[1, 2]", "JSON object"),
+    oa("openai-no-model", j({"input": "x"}), "model"),
+    oa("openai-input-number", j({"model": MODEL, "input": 3}), "input"),
+    oa("openai-input-empty", j({"model": MODEL, "input": []}), "at least one"),
+    oa("openai-token-ids", j({"model": MODEL, "input": [[1, 2, 3]]}), "token ids"),
+    oa("openai-too-many", j({"model": MODEL, "input": ["a"] * 101}), "at most"),
+    oa("openai-dimensions-zero", j({"model": MODEL, "input": "x", "dimensions": 0}), "dimensions"),
+    oa("openai-dimensions-huge", j({"model": MODEL, "input": "x", "dimensions": 2**40}), "between"),
+    oa(
+        "openai-encoding-bogus",
+        j({"model": MODEL, "input": "x", "encoding_format": "hex"}),
+        "encoding_format",
+    ),
+    oa("openai-unknown-model", j({"model": "nope", "input": "x"}), "not found", 404),
+    oa("openai-google-path", b"{nope", "not valid JSON", path="/v1beta/openai/embeddings"),
+    oa("openai-own-path-unknown", j({}), "Method not found", 404, path="/openai/v1/chat/completions"),
+    Case(
+        "openai-model-missing",
+        method="GET",
+        path="/openai/v1/models/nope",
+        status=404,
+        fragment="not found",
+        dialect="openai",
+    ),
+    ol("ollama-broken-json", b"{nope", "not valid JSON"),
+    ol("ollama-no-input", j({"model": MODEL}), "input"),
+    ol("ollama-input-dict", j({"model": MODEL, "input": {"a": 1}}), "input"),
+    ol("ollama-dimensions-huge", j({"model": MODEL, "input": "x", "dimensions": 100000}), "between"),
+    ol("ollama-unknown-model", j({"model": "nope:latest", "input": "x"}), "not found", 404),
+    ol("ollama-empty-prompt", j({"model": MODEL, "prompt": ""}), "prompt", path="/api/embeddings"),
+    ol("ollama-show-nothing", j({}), "model", path="/api/show"),
+    ol("ollama-unknown-route", j({}), "Method not found", 404, path="/api/generate"),
+    te("tei-broken-json", b"{nope", "not valid JSON"),
+    te("tei-inputs-empty", j({"inputs": []}), "at least one"),
+    te("tei-inputs-number", j({"inputs": 7}), "inputs"),
+    te("tei-prompt-name", j({"inputs": "x", "prompt_name": "poem"}), "prompt name"),
+    te("tei-too-long-no-truncate", j({"inputs": "word " * 5000}), "tokens"),
+    te("tei-root-broken", b"{nope", "not valid JSON", path="/"),
+    te("tei-tokenize-number", j({"inputs": 1}), "inputs", path="/tokenize"),
+    te("tei-rerank-no-texts", j({"query": "q", "texts": []}), "at least one", path="/rerank"),
+    co("cohere-nothing", j({"model": MODEL}), "exactly one"),
+    co(
+        "cohere-two-kinds",
+        j({"model": MODEL, "texts": ["x"], "images": ["data:image/png;base64,AA=="]}),
+        "exactly one",
+    ),
+    co("cohere-image-url", j({"model": MODEL, "images": ["https://example.com/a.png"]}), "data URI"),
+    co("cohere-image-bad-base64", j({"model": MODEL, "images": ["data:image/png;base64,@@@"]}), "base64"),
+    co(
+        "cohere-embedding-type",
+        j({"model": MODEL, "texts": ["x"], "embedding_types": ["float16"]}),
+        "embedding_types",
+    ),
+    co("cohere-truncate-start", j({"model": MODEL, "texts": ["x"], "truncate": "START"}), "START"),
+    co("cohere-input-type", j({"model": MODEL, "texts": ["x"], "input_type": "poetry"}), "input_type"),
+    co("cohere-content-type", j({"model": MODEL, "inputs": [{"content": [{"type": "audio"}]}]}), "inputs"),
+    co("cohere-rerank-no-query", j({"documents": ["a"]}), "query", path="/v2/rerank"),
+    co("cohere-rerank-empty", j({"query": "q", "documents": []}), "at least one", path="/v1/rerank"),
+    co("cohere-rerank-top-n", j({"query": "q", "documents": ["a"], "top_n": 0}), "top_n", path="/v1/rerank"),
+    Case(
+        "vertex-predict-too-many",
+        j({"instances": [{"content": "x"}] * 251}),
+        400,
+        "250",
+        path=VERTEX + ":predict",
+        dialect="vertex",
+    ),
+    Case(
+        "vertex-predict-content-number",
+        j({"instances": [{"content": 5}]}),
+        400,
+        "content",
+        path=VERTEX + ":predict",
+        dialect="vertex",
+    ),
+    Case(
+        "vertex-unknown-verb",
+        j({}),
+        404,
+        "Method not found",
+        path=VERTEX + ":generateContent",
+        dialect="vertex",
+    ),
+    Case(
+        "vertex-project-unknown-model",
+        j({"instances": [{"content": "x"}]}),
+        404,
+        "not found",
+        path="/v1/projects/p/locations/l/publishers/google/models/nope:predict",
+        dialect="vertex",
+    ),
+    Case(
+        "count-tokens-empty",
+        j({"contents": []}),
+        400,
+        "at least one",
+        path=f"/v1beta/models/{MODEL}:countTokens",
+    ),
+    Case("count-text-tokens-no-prompt", j({}), 400, "prompt", path=f"/v1beta/models/{MODEL}:countTextTokens"),
 ]

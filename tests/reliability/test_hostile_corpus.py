@@ -11,7 +11,7 @@ from omnivec.runtime.backends.fake import FakeBackend
 from omnivec.runtime.inputs import ModelInput
 from tests.support.server import RunningServer
 
-from .corpus import CASES, EMBED, VALID, Case
+from .corpus import CASES, DIALECT_CASES, EMBED, VALID, Case
 from .corpus_media import MEDIA_CASE_IDS, media_cases
 from .harness import RawResponse, ThreadServer, google_error, raw_request
 
@@ -89,3 +89,30 @@ def test_text_corpus_reaches_the_real_tokenizer(minilm_server: RunningServer) ->
     for case in TEXT_CASES:
         check(case, send(minilm_server.base_url, case))
     assert np.allclose(normal_vector(minilm_server.base_url), before, atol=1e-5)
+
+
+def dialect_error_message(dialect: str, body: dict[str, object]) -> str:
+    """The message of an error in ``dialect``'s own shape, checking that shape on the way."""
+    if dialect in ("gemini", "vertex"):
+        return str(google_error(body)["message"])
+    if dialect == "openai":
+        error = body["error"]
+        assert isinstance(error, dict) and set(error) == {"message", "type", "param", "code"}, body
+        return str(error["message"])
+    if dialect == "ollama":
+        assert set(body) == {"error"} and isinstance(body["error"], str), body
+        return body["error"]
+    if dialect == "tei":
+        assert set(body) == {"error", "error_type"}, body
+        return str(body["error"])
+    assert dialect == "cohere" and set(body) == {"message"}, body
+    return str(body["message"])
+
+
+@pytest.mark.parametrize("case", DIALECT_CASES, ids=[c.id for c in DIALECT_CASES])
+def test_dialect_corpus_case(corpus_server: ThreadServer, case: Case) -> None:
+    response = send(corpus_server.url, case)
+    assert response.status == case.status, (case.id, response.status, response.body[:300])
+    message = dialect_error_message(case.dialect, response.json())
+    assert case.fragment in message, (case.id, message)
+    assert response.headers["content-type"].startswith("application/json")

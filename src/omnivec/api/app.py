@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from omnivec.api import errors, openapi
+from omnivec.api import cache_metrics, dialects, errors, openapi
 from omnivec.api.auth import AuthMiddleware, KeyRing
 from omnivec.api.metrics import Metrics, MetricsMiddleware
 from omnivec.api.middleware import (
@@ -18,17 +18,7 @@ from omnivec.api.middleware import (
     RequestIdMiddleware,
     UnexpectedErrorMiddleware,
 )
-from omnivec.api.routes import (
-    batches,
-    embeddings,
-    fallback,
-    files,
-    health,
-    models,
-    search_store_upload,
-    search_stores,
-    upload,
-)
+from omnivec.api.routes import fallback
 from omnivec.bootstrap import Container
 
 
@@ -51,12 +41,12 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     app.state.metrics = metrics = Metrics(container.runtime)
+    cache_metrics.install(metrics.registry, container.embeddings.cache)
     errors.install(app)
-    # fallback stays last: it answers unknown methods on known collections.
-    routers = [m.router for m in (health, embeddings, models, batches, files, upload, fallback)]
-    routers[-1:-1] = [search_stores.router, search_store_upload.router]
-    for router in routers:
-        app.include_router(router)
+    # Every dialect's routes (Gemini's last), then fallback: it answers unknown methods on
+    # known collections.
+    routes = [r for d in dialects.registry() for r in d.routes] + list(fallback.router.routes)
+    app.router.routes.extend(routes)
     openapi.install(app)
 
     settings = container.settings
@@ -73,8 +63,10 @@ def create_app(container: Container) -> FastAPI:
     )
     app.add_middleware(ConcurrencyLimitMiddleware, limit=limits.max_concurrent_requests, exempt=PROBE_PATHS)
     app.add_middleware(AuthMiddleware, keys=keys)
-    app.add_middleware(MetricsMiddleware, metrics=metrics, routes=[r for rt in routers for r in rt.routes])
-    app.add_middleware(ApiVersionMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics, routes=routes)
+    app.add_middleware(ApiVersionMiddleware, keep_path=dialects.keeps_path)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: the dialect is known before any middleware may have to answer with an error.
+    app.add_middleware(dialects.DialectMiddleware)
     return app

@@ -32,7 +32,11 @@ def validation_error(exc: ValidationError | RequestValidationError, prefix: str 
     """A pydantic failure as INVALID_ARGUMENT with one field violation per problem."""
     violations = []
     for err in exc.errors()[:20]:
-        loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path", "function-after")]
+        loc = list(err.get("loc", ()))
+        if isinstance(exc, RequestValidationError) and loc and loc[0] in ("body", "query", "path"):
+            # FastAPI's parameter location, not a field (a body field may be called "query")
+            loc = loc[1:]
+        loc = [p for p in loc if p != "function-after"]
         field = _format_loc(prefix, loc)
         message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         violations.append(FieldViolation(field or "(body)", message))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -86,13 +87,15 @@ class UnexpectedErrorMiddleware:
 
 class ApiVersionMiddleware:
     """Serve every route under /v1, /v1beta, any /v1…, and with no version segment at all
-    (``api_version=""`` in the SDK). The version is kept for messages; /upload stays a prefix."""
+    (``api_version=""`` in the SDK). The version is kept for messages; /upload stays a prefix.
+    ``keep_path`` says which requests route on their path as sent (other API dialects)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, keep_path: Callable[[Scope], bool] | None = None) -> None:
         self.app = app
+        self.keep_path = keep_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not (self.keep_path and self.keep_path(scope)):
             path = scope["path"]
             m = _VERSIONED.match(path)
             if m:

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from omnivec.api.dialect import RenderedError, current_dialect
 from omnivec.errors import OmnivecError, ResourceExhausted
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -43,12 +44,19 @@ def error_body(error: OmnivecError, *, request_id: str | None = None) -> dict[st
     return {"error": body}
 
 
+def google_error(error: OmnivecError, request_id: str | None) -> RenderedError:
+    """Google's envelope: the Gemini and Vertex AI dialects."""
+    return RenderedError(error.http_status, error_body(error, request_id=request_id))
+
+
 def error_response(
     error: OmnivecError, *, request_id: str | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    """The error in the shape of the dialect the caller speaks (Google's when none claimed it)."""
+    dialect = current_dialect.get()
+    rendered = (dialect.render_error if dialect else google_error)(error, request_id)
     extra = dict(headers or {})
+    extra.update(rendered.headers)
     if isinstance(error, ResourceExhausted):
         extra["Retry-After"] = str(max(1, round(error.retry_after_s)))
-    return JSONResponse(
-        error_body(error, request_id=request_id), status_code=error.http_status, headers=extra
-    )
+    return JSONResponse(rendered.body, status_code=rendered.status, headers=extra)

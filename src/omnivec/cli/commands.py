@@ -48,6 +48,11 @@ def load_settings(args: argparse.Namespace) -> Any:
         settings = Settings.load(getattr(args, "config", None), **overrides)
         if batching:
             settings = settings.model_copy(update={"batching": settings.batching.model_copy(update=batching)})
+        if getattr(args, "cache_mb", None) is not None:
+            cache = type(settings.cache).model_validate(
+                {**settings.cache.model_dump(), "memory_mb": args.cache_mb}
+            )
+            settings = settings.model_copy(update={"cache": cache})
         return settings
     except ValidationError as exc:
         raise CliError(f"invalid settings: {exc}") from None

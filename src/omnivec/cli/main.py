@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="Where File Search stores keep vectors: embedded Qdrant Edge (default) or qdrant+http://HOST:PORT.",
     )
+    serve.add_argument("--cache-mb", type=float, help="Turn on the embedding cache with this much memory.")
     serve.set_defaults(run=commands.serve)
 
     embed = sub.add_parser("embed", help="Embed texts and print JSON.")

@@ -7,13 +7,18 @@ import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
-from omnivec.errors import NotFound
+import numpy as np
+
+from omnivec.errors import FailedPrecondition, NotFound
 from omnivec.runtime.backends.base import Backend
+from omnivec.runtime.backends.tokens import TokenSpan, token_spans
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.inputs import EncodedItem, ModelInput
 from omnivec.runtime.observer import RuntimeObserver, notify_prepare
 from omnivec.runtime.runner import ModelRunner
 from omnivec.types import Priority
+
+_NO_VECTOR = np.zeros(0, dtype=np.float32)
 
 
 class Runtime:
@@ -85,6 +90,30 @@ class Runtime:
             EncodedItem(v, p.token_count, p.tokens_by_modality, p.truncated)
             for v, p in zip(vectors, prepared, strict=True)
         ]
+
+    async def count_tokens(
+        self, model_id: str, inputs: Sequence[ModelInput], *, auto_truncate: bool = True
+    ) -> list[EncodedItem]:
+        """What ``embed`` would report for ``inputs`` (tokens, per modality, truncation), from the
+        backend's own CPU step, without a forward pass. The vectors are empty."""
+        runner = self._runner(model_id)
+        if not inputs:
+            return []
+        prepared = await asyncio.to_thread(runner.backend.prepare, inputs, auto_truncate=auto_truncate)
+        return [EncodedItem(_NO_VECTOR, p.token_count, p.tokens_by_modality, p.truncated) for p in prepared]
+
+    async def tokenize(self, model_id: str, text: str, *, add_special_tokens: bool = True) -> list[TokenSpan]:
+        """The model's tokens of ``text``: the backend's own ``tokenize`` when it has one, else
+        its Hugging Face tokenizer's."""
+        backend = self._runner(model_id).backend
+        own = getattr(backend, "tokenize", None)
+        if own is not None:
+            spans: list[TokenSpan] = await asyncio.to_thread(own, text, add_special_tokens=add_special_tokens)
+            return spans
+        tokenizer = getattr(backend, "tokenizer", None)
+        if tokenizer is None or not getattr(tokenizer, "is_fast", False):
+            raise FailedPrecondition(f"Model {model_id} does not expose its tokenizer.")
+        return await asyncio.to_thread(token_spans, tokenizer, text, add_special_tokens=add_special_tokens)
 
     def _runner(self, model_id: str) -> ModelRunner:
         try:

@@ -13,9 +13,10 @@ import numpy as np
 from omnivec.errors import InvalidArgument
 from omnivec.media.limits import MediaTally
 from omnivec.runtime.backends.base import InputError
-from omnivec.runtime.inputs import ModelInput
+from omnivec.runtime.inputs import EncodedItem, ModelInput
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.catalogue import ModelCatalogue
+from omnivec.services.embedding_cache import EmbeddingCache, cache_key
 from omnivec.services.matryoshka import cut
 from omnivec.types import (
     BlobPart,
@@ -81,6 +82,7 @@ class EmbeddingService:
         max_text_chars: int = 1_000_000,
         decoder: PartDecoder | None = None,
         files: FileResolver | None = None,
+        cache: EmbeddingCache | None = None,
     ) -> None:
         self.runtime = runtime
         self.catalogue = catalogue
@@ -88,6 +90,7 @@ class EmbeddingService:
         self.max_text_chars = max_text_chars
         self.decoder: PartDecoder = decoder or TextOnlyParts()
         self.files = files
+        self.cache = cache
 
     async def embed(
         self,
@@ -105,6 +108,27 @@ class EmbeddingService:
         # tokenising is spent on it, and what is admitted is bounded.
         with self.runtime.admit(descriptor.name, len(inputs)):
             return await self._embed(descriptor, inputs, priority, field_prefix, owner)
+
+    async def count_tokens(
+        self, model: str, inputs: Sequence[EmbedInput], *, field_prefix: str = "requests", owner: str = ""
+    ) -> list[Embedding]:
+        """What ``embed`` would count for ``inputs`` — the same parts, task prompts and
+        truncation — without running the model. The returned values are empty."""
+        descriptor = self.catalogue.resolve(model)
+        model_inputs = [
+            await self._model_input(descriptor, item, _field(field_prefix, i), owner)
+            for i, item in enumerate(inputs)
+        ]
+        counted = await self.runtime.count_tokens(descriptor.name, model_inputs)
+        return [
+            Embedding(
+                values=c.vector,
+                token_count=c.token_count,
+                tokens_by_modality=c.tokens_by_modality,
+                truncated=c.truncated,
+            )
+            for c in counted
+        ]
 
     async def _embed(
         self,
@@ -125,11 +149,8 @@ class EmbeddingService:
             if not indices:
                 continue
             try:
-                encoded = await self.runtime.embed(
-                    descriptor.name,
-                    [model_inputs[i] for i in indices],
-                    auto_truncate=auto_truncate,
-                    priority=priority,
+                encoded = await self._encode(
+                    descriptor.name, [model_inputs[i] for i in indices], auto_truncate, priority
                 )
             except InputError as exc:
                 # The backend counts within this call; the client counts within its request.
@@ -143,6 +164,32 @@ class EmbeddingService:
                     truncated=item.truncated,
                 )
         return [r for r in results if r is not None]
+
+    async def _encode(
+        self, model: str, inputs: list[ModelInput], auto_truncate: bool, priority: Priority
+    ) -> list[EncodedItem]:
+        """The runtime's full vectors, through the cache when one is configured (the Matryoshka
+        cut comes after, so every output size shares one entry)."""
+        if self.cache is None:
+            return await self.runtime.embed(model, inputs, auto_truncate=auto_truncate, priority=priority)
+        keys = [cache_key(model, item, auto_truncate) for item in inputs]
+        found = await self.cache.get_many(keys)
+        misses = [i for i, f in enumerate(found) if f is None]
+        if misses:
+            try:
+                computed = await self.runtime.embed(
+                    model, [inputs[i] for i in misses], auto_truncate=auto_truncate, priority=priority
+                )
+            except InputError as exc:  # its index is among the misses: report the caller's
+                raise InputError(misses[exc.index], exc.description) from None
+            fresh: list[tuple[bytes, EncodedItem]] = []
+            for i, item in zip(misses, computed, strict=True):
+                found[i] = item
+                key = keys[i]
+                if key is not None:
+                    fresh.append((key, item))
+            await self.cache.put_many(fresh)
+        return [f for f in found if f is not None]
 
     async def _model_input(
         self, model: ModelDescriptor, item: EmbedInput, field: str, owner: str

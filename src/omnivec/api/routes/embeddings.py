@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 
 from omnivec.api.context import container, owner, read_json, with_deadline
 from omnivec.api.openapi import json_body
+from omnivec.api.quantized import Encoder, encoder_for
 from omnivec.api.responses import JSONResponse
 from omnivec.api.schemas.embeddings import (
     BatchEmbedContentsRequestSchema,
     EmbedContentRequestSchema,
-    embedding_json,
-    usage_json,
 )
 from omnivec.errors import InvalidArgument
-from omnivec.types import Usage
+from omnivec.types import Embedding, Usage
+from omnivec.wire.embeddings import embedding_json, usage_json
+from omnivec.wire.vectors import VectorEncoding
 
 router = APIRouter()
 
@@ -26,9 +29,8 @@ async def embed_content(request: Request, model: str) -> JSONResponse:
     embeddings = await with_deadline(
         request, c.embeddings.embed(model, [parsed.to_domain()], field_prefix="", owner=owner(request))
     )
-    return JSONResponse(
-        {"embedding": embedding_json(embeddings[0]), "usageMetadata": usage_json(Usage.of(embeddings))}
-    )
+    encoded = await _encoded(request, model, embeddings, parsed.output_encoding)
+    return JSONResponse({"embedding": encoded[0], "usageMetadata": usage_json(Usage.of(embeddings))})
 
 
 @router.post("/models/{model}:batchEmbedContents", openapi_extra=json_body("BatchEmbedContentsRequest"))
@@ -54,7 +56,26 @@ async def batch_embed_contents(request: Request, model: str) -> JSONResponse:
     )
     return JSONResponse(
         {
-            "embeddings": [embedding_json(e) for e in embeddings],
+            "embeddings": await _encoded(request, model, embeddings, parsed.output_encoding),
             "usageMetadata": usage_json(Usage.of(embeddings)),
         }
     )
+
+
+async def _encoded(
+    request: Request, model: str, embeddings: list[Embedding], encoding: str
+) -> list[dict[str, Any]]:
+    """``{"values": [...]}`` per embedding, or, with the ``outputEncoding`` extension,
+    ``{"<encoding>": ...}`` (int8/uint8 with the model's calibrated ranges for each size)."""
+    if encoding == "float":
+        return [embedding_json(e) for e in embeddings]
+    descriptor = container(request).catalogue.resolve(model)
+    encoders: dict[int, Encoder] = {}
+    out = []
+    for e in embeddings:
+        size = len(e.values)
+        if size not in encoders:
+            cut = size if size != descriptor.dimensions else None
+            encoders[size] = await encoder_for(request, descriptor.name, VectorEncoding(encoding), cut)
+        out.append({encoding: encoders[size](e.values)})
+    return out

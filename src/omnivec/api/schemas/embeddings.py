@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -62,8 +62,13 @@ class EmbedContentConfigSchema(WireModel):
     audio_track_extraction: bool | None = None
 
 
+# omnivec extension: how vectors come back (float values unless asked otherwise).
+OutputEncoding = Literal["float", "base64", "int8", "uint8", "binary", "ubinary"]
+
+
 class EmbedContentRequestSchema(WireModel):
     model: Utf8Str | None = None
+    output_encoding: OutputEncoding = "float"
     content: ContentSchema
     task_type: TaskTypeField = None
     title: Utf8Str | None = None
@@ -92,3 +97,4 @@ class EmbedContentRequestSchema(WireModel):
 
 class BatchEmbedContentsRequestSchema(WireModel):
     requests: list[EmbedContentRequestSchema]
+    output_encoding: OutputEncoding = "float"

@@ -7,6 +7,7 @@ inputs give unrelated ones. It says nothing about model quality and is never use
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 
 from omnivec.runtime.backends.base import BackendInfo, InputTooLong
 from omnivec.runtime.backends.prompts import prompted_parts
+from omnivec.runtime.backends.tokens import TokenSpan
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.types import Modality, PromptStyle
 
@@ -72,6 +74,22 @@ class FakeBackend:
             seed = int.from_bytes(digest.digest()[:8], "little")
             prepared.append(PreparedItem(tokens, tokens, seed, truncated, by_modality))
         return prepared
+
+    def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[TokenSpan]:
+        """Whitespace words (ids from their hash), between two special tokens as ``prepare`` counts."""
+        spans = [
+            TokenSpan(
+                int.from_bytes(hashlib.sha256(m.group().encode()).digest()[:3], "little"),
+                m.group(),
+                False,
+                m.start(),
+                m.end(),
+            )
+            for m in re.finditer(r"\S+", text)
+        ]
+        if add_special_tokens:
+            spans = [TokenSpan(0, "", True, 0, 0), *spans, TokenSpan(1, "", True, 0, 0)]
+        return spans
 
     def forward(self, items: Sequence[PreparedItem]) -> Any:
         if self._delay_s:

@@ -107,3 +107,36 @@ def pad_batch(items: Sequence[TokenIds], rule: PaddingRule) -> dict[str, np.ndar
     if token_type_ids is not None:
         batch["token_type_ids"] = token_type_ids
     return batch
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSpan:
+    """One token of a text, as a tokenize endpoint shows it: ``start``/``stop`` are character
+    offsets into the text (both 0 for special tokens)."""
+
+    id: int
+    text: str
+    special: bool
+    start: int
+    stop: int
+
+
+def token_spans(tokenizer: Any, text: str, *, add_special_tokens: bool = True) -> list[TokenSpan]:
+    """The tokens a Hugging Face (fast) tokenizer makes of ``text``, with their offsets."""
+    encoded = tokenizer(
+        text, add_special_tokens=add_special_tokens, return_offsets_mapping=True, verbose=False
+    )
+    special = set(getattr(tokenizer, "all_special_ids", ()))
+    spans = []
+    for token_id, (start, stop) in zip(encoded["input_ids"], encoded["offset_mapping"], strict=True):
+        is_special = token_id in special
+        spans.append(
+            TokenSpan(
+                int(token_id),
+                "" if is_special and start == stop else text[start:stop],
+                is_special,
+                start,
+                stop,
+            )
+        )
+    return spans
