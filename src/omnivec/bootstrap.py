@@ -96,6 +96,7 @@ def load_backends(settings: Settings) -> list[Backend]:
                     cache_dir=settings.data_dir,
                     threads=settings.torch_threads,
                     half_precision=settings.half_precision,
+                    engine_min_cosine=settings.engine_min_cosine,
                 )
             )
     return backends
@@ -203,6 +204,8 @@ def describe(info: BackendInfo) -> ModelDescriptor:
             "source": info.source,
             "normalized": info.normalized,
             "interleaved": info.interleaved,
+            # Which engine computes the vectors (fp32, bf16, onnx, onnx-int8, torch).
+            "engine": info.engine,
             # The rate the media layer resamples audio to for this model.
             **({"audioSampleRate": info.audio_sample_rate} if info.audio_sample_rate else {}),
         },

@@ -16,7 +16,6 @@ from omnivec.errors import ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.backends.model_dir import LoadRequest, local_directory, peek_model_type
-from omnivec.runtime.memory import release_free_memory
 from omnivec.types import Modality
 
 log = get_logger(__name__)
@@ -43,6 +42,9 @@ MULTIMODAL_ARCHITECTURES: dict[str, str] = {
     "qwen3_vl": "qwen3",
 }
 
+# Engines that leave a model in its own precision: what non-text backends accept.
+_OWN_PRECISION_ENGINES = frozenset({"auto", "torch"})
+
 # Name fragments of model families whose training makes a cut vector a good vector.
 _MATRYOSHKA_HINTS = ("embeddinggemma", "qwen3", "nomic-embed", "arctic-embed", "mxbai", "jina-embeddings-v3")
 
@@ -56,15 +58,16 @@ def load_backend(
     trust_remote_code: bool = False,
     prompt_style: str | None = None,
     modalities: frozenset[Modality] | None = None,
-    engine: str = "torch",
+    engine: str = "auto",
     cache_dir: Path | None = None,
     threads: int | None = None,
     half_precision: bool | None = None,
+    engine_min_cosine: float | None = None,
 ) -> Backend:
     """``modalities`` limits what a multimodal model is loaded for (towers not needed are not
     loaded, where the architecture allows); None loads everything the checkpoint has."""
     if source == "fake" or source.startswith("fake:"):
-        if engine != "torch":
+        if engine not in _OWN_PRECISION_ENGINES:
             raise ModelLoadError(f"Engine {engine} runs sentence-transformers models; {source} is not one.")
         from omnivec.runtime.backends.fake import FakeBackend
 
@@ -73,7 +76,7 @@ def load_backend(
     path, local_only = _resolve_source(source, offline)
     model_type = peek_model_type(path, local_only=local_only)
     if model_type is not None and model_type in MULTIMODAL_ARCHITECTURES:
-        if engine != "torch":
+        if engine not in _OWN_PRECISION_ENGINES:
             raise ModelLoadError(f"Engine {engine} runs text models; {source} is a {model_type} model.")
         return _load_multimodal(
             model_id, source, path, model_type, local_only, device, prompt_style, modalities
@@ -93,30 +96,48 @@ def load_backend(
             prompt_style=style,
             matryoshka=any(h in source.lower() for h in _MATRYOSHKA_HINTS),
             source=source,
-            half_precision=half_precision,
+            # Every engine but the legacy "torch" starts from the fp32 model, on CUDA too.
+            half_precision=half_precision if engine == "torch" else False,
         )
     except ModelLoadError:
         raise
     except (OSError, ValueError) as exc:
         raise ModelLoadError(_not_found_message(source, local_only)) from exc
-    if engine != "torch":
-        from omnivec.runtime.backends.onnx import load_onnx_backend
-        from omnivec.runtime.backends.text import current_torch_threads
-
-        if cache_dir is None:
-            raise ModelLoadError(f"Engine {engine} needs a data directory to keep its exported model in.")
-        backend = load_onnx_backend(backend, engine, cache_dir, threads or current_torch_threads())
-        release_free_memory()  # the torch transformer it replaced is gone; so is its memory
+    served = _apply_engine(backend, engine, cache_dir, threads, path, local_only, engine_min_cosine)
     log.info(
-        "loaded model %s from %s (%d dims, %d tokens, prompt style %s, device %s)",
+        "loaded model %s from %s (%d dims, %d tokens, prompt style %s, device %s, engine %s)",
         model_id,
         source,
-        backend.info.dimensions,
-        backend.info.max_tokens,
-        backend.info.prompt_style,
+        served.info.dimensions,
+        served.info.max_tokens,
+        served.info.prompt_style,
         backend.device,
+        served.info.engine,
     )
-    return backend
+    return served
+
+
+def _apply_engine(
+    backend: Any,
+    engine: str,
+    cache_dir: Path | None,
+    threads: int | None,
+    path: str,
+    local_only: bool,
+    min_cosine: float | None,
+) -> Backend:
+    from omnivec.runtime.backends.engines import DEFAULT_MIN_COSINE, EngineRequest, apply_engine
+    from omnivec.runtime.backends.text import current_torch_threads
+
+    model_dir = Path(path) if local_only and Path(path).is_dir() else None
+    request = EngineRequest(
+        engine,
+        cache_dir,
+        threads or current_torch_threads(),
+        model_dir,
+        DEFAULT_MIN_COSINE if min_cosine is None else min_cosine,
+    )
+    return apply_engine(backend, request)
 
 
 def _load_multimodal(
