@@ -41,6 +41,25 @@ class GeminiRestClient:
         if got != expected:
             raise BenchmarkError(f"batchEmbedContents returned {got} embeddings for {expected} texts")
 
+    async def batch_job(self, texts: Sequence[str]) -> None:
+        """One Batch API job of ``texts`` as inline requests, from creation until it is done."""
+        import asyncio
+
+        requests = [{"request": {"content": {"parts": [{"text": t}]}}} for t in texts]
+        body = orjson.dumps({"batch": {"inputConfig": {"requests": {"requests": requests}}}})
+        op = await self._post(f"models/{self.model}:asyncBatchEmbedContent", body)
+        while not op.get("done"):
+            await asyncio.sleep(0.02)
+            response = await self._http.get(op["name"])
+            if response.status_code != 200:
+                raise BenchmarkError(f"GET {op['name']} answered {response.status_code}")
+            op = orjson.loads(response.content)
+        stats = op.get("metadata", {}).get("batchStats", {})
+        if op["metadata"].get("state") != "BATCH_STATE_SUCCEEDED" or stats.get(
+            "successfulRequestCount"
+        ) != str(len(texts)):
+            raise BenchmarkError(f"the batch job ended {op['metadata'].get('state')} with {stats}")
+
     async def single(self, body: bytes) -> None:
         data = await self._post(f"models/{self.model}:embedContent", body)
         if not data.get("embedding", {}).get("values"):

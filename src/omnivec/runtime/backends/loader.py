@@ -67,7 +67,7 @@ def load_backend(
     """``modalities`` limits what a multimodal model is loaded for (towers not needed are not
     loaded, where the architecture allows); None loads everything the checkpoint has."""
     if source == "fake" or source.startswith("fake:"):
-        if engine not in _OWN_PRECISION_ENGINES:
+        if engine not in _OWN_PRECISION_ENGINES | {"fp32"}:  # the fake backend computes in fp32
             raise ModelLoadError(f"Engine {engine} runs sentence-transformers models; {source} is not one.")
         from omnivec.runtime.backends.fake import FakeBackend
 
