@@ -208,6 +208,11 @@ class Settings(BaseSettings):
         description="Cosine to fp32 the bf16 engine must reach on every probe text to serve; below it "
         "auto falls back to fp32 and a forced bf16 refuses to start.",
     )
+    tune_allocator: bool = Field(
+        True,
+        description="omnivec serve: cap glibc's malloc arenas and fix its mmap threshold, so memory "
+        "stays flat under bursts of requests (no effect on other allocators).",
+    )
     batching: BatchingSettings = Field(default_factory=BatchingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     files: FileSettings = Field(default_factory=FileSettings)

@@ -64,3 +64,13 @@ def test_replicas_are_copies_of_one_model_behind_one_queue(make_settings: Callab
         assert [m.name for m in container.catalogue.list() if m.alias_of is None] == ["fake"]
     finally:
         container.stores.close()
+
+
+def test_the_serving_process_tunes_glibcs_allocator() -> None:
+    import platform
+
+    from omnivec.runtime.memory import tune_allocator
+
+    assert Settings.load().tune_allocator is True
+    # glibc takes both settings; other C libraries have no mallopt to take them.
+    assert tune_allocator() is (platform.libc_ver()[0] == "glibc")
