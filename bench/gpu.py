@@ -108,11 +108,12 @@ async def _servers(
             argv = [
                 sys.executable, "-m", "omnivec", "serve", "--model", args.model, "--host", "127.0.0.1",
                 "--port", str(port), "--offline", "--data-dir", args.data_dir, "--log-level", "warning",
-                "--device", args.device, "--engine", ENGINES[precision], "--replicas", str(replicas),
+                "--device", args.device, "--engine", ENGINES[precision],
             ]  # fmt: skip
             env = child_process_env(
                 {
                     "HF_HUB_OFFLINE": "1",
+                    "OMNIVEC_REPLICAS": str(replicas),
                     "OMNIVEC_BATCHING__MAX_BATCH_TOKENS": str(GPU_BATCH_TOKENS),
                     "OMNIVEC_BATCHING__MAX_BATCH_ITEMS": str(GPU_BATCH_ITEMS),
                 }
