@@ -17,13 +17,13 @@ class BenchmarkError(RuntimeError):
 class GeminiRestClient:
     """``batchEmbedContents`` and ``embedContent`` over one pooled httpx client."""
 
-    def __init__(self, base_url: str, model: str, connections: int) -> None:
+    def __init__(self, base_url: str, model: str, connections: int, *, timeout_s: float = 300.0) -> None:
         import httpx
 
         self.model = model
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/v1beta/",
-            timeout=httpx.Timeout(300.0),
+            timeout=httpx.Timeout(timeout_s),
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
 

@@ -46,6 +46,7 @@ class BenchOptions:
     torch_threads: int | None
     bf16: bool | None  # None: where the CPU computes bf16 natively
     burst_clients: int
+    burst_texts: int | None  # texts per burst request; None: batch_size
     batch_api: bool
 
     @classmethod
@@ -72,6 +73,7 @@ class BenchOptions:
             torch_threads=args.torch_threads,
             bf16=args.bf16,
             burst_clients=args.burst_clients,
+            burst_texts=args.burst_texts,
             batch_api=not args.no_batch_api,
         )
 
@@ -123,6 +125,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--burst-clients", type=int, default=64, help="Clients sending at once in the memory burst."
+    )
+    parser.add_argument(
+        "--burst-texts", type=int, help="Texts per request in the burst (default: --batch-size)."
     )
     parser.add_argument("--no-batch-api", action="store_true", help="Skip the Batch API run.")
 

@@ -431,18 +431,23 @@ class Bench:
             )
 
     async def _burst(self, http: GeminiRestClient, corpus: Corpus) -> None:
-        """``burst_clients`` requests at once on the quiet fp32 server, its RSS sampled."""
+        """``burst_clients`` requests at once, each on its own connection, on the quiet fp32
+        server, its RSS sampled."""
         assert self.results is not None
         o = self.options
         sampler = self._samplers["omnivec"]
         memory = self.results.memory["omnivec"]
         await asyncio.sleep(4.0)  # quiet: the server has handed back what its last batches freed
         memory.burst_idle = sampler.server.rss()
-        jobs = [http.batch_body(c) for c in chunks(corpus.texts, o.batch_size)]
+        client = GeminiRestClient(sampler.server.base_url, http.model, o.burst_clients, timeout_s=1800.0)
+        jobs = [client.batch_body(c) for c in chunks(corpus.texts, o.burst_texts or o.batch_size)]
         burst = [jobs[i % len(jobs)] for i in range(o.burst_clients)]
         self._log(f"burst of {o.burst_clients} clients")
         sampler.record()
-        await run_jobs(burst, o.burst_clients, http.batch)
+        try:
+            await run_jobs(burst, o.burst_clients, client.batch)
+        finally:
+            await client.aclose()
         await asyncio.sleep(0.5)
         series = sampler.stop_recording()
         memory.burst_clients = o.burst_clients
