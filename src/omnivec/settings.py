@@ -210,8 +210,8 @@ class Settings(BaseSettings):
     )
     tune_allocator: bool = Field(
         True,
-        description="omnivec serve: cap glibc's malloc arenas and fix its mmap threshold, so memory "
-        "stays flat under bursts of requests (no effect on other allocators).",
+        description="omnivec serve: cap glibc's malloc arenas at two, so memory stays flat under bursts "
+        "of requests (no effect on other allocators).",
     )
     batching: BatchingSettings = Field(default_factory=BatchingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)

@@ -72,5 +72,5 @@ def test_the_serving_process_tunes_glibcs_allocator() -> None:
     from omnivec.runtime.memory import tune_allocator
 
     assert Settings.load().tune_allocator is True
-    # glibc takes both settings; other C libraries have no mallopt to take them.
+    # glibc takes the setting; other C libraries have no mallopt to take it.
     assert tune_allocator() is (platform.libc_ver()[0] == "glibc")
