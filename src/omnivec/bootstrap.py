@@ -114,6 +114,7 @@ def load_backends(settings: Settings) -> list[Backend]:
                     cache_dir=settings.data_dir,
                     threads=settings.torch_threads,
                     half_precision=settings.half_precision,
+                    engine_min_cosine=settings.engine_min_cosine,
                 )
             )
     return backends
@@ -298,6 +299,7 @@ def describe(info: BackendInfo) -> ModelDescriptor:
         normalized=info.normalized,
         interleaved=info.interleaved,
         audio_sample_rate=info.audio_sample_rate,
+        engine=info.engine,
     )
 
 

@@ -25,9 +25,11 @@ from omnivec.types import Modality, PromptStyle
 DEFAULT_MODEL = "default"  # the bundled all-MiniLM-L6-v2
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_ALIASES = ("gemini-embedding-001", "gemini-embedding-2", "gemini-embedding-2-preview")
-# How a text model's transformer runs: torch (exact), ONNX Runtime fp32, or ONNX Runtime with
-# int8 weights (faster on CPU, checked to cosine 0.99 of torch at load).
-ENGINES = ("torch", "onnx", "onnx-int8")
+# How a text model's transformer runs: auto (bf16 where the device computes it natively and it
+# passes its parity probe, else fp32), fp32, bf16 (checked to cosine 0.9999 of fp32 at load),
+# torch (the checkpoint's dtype; fp16 on CUDA), ONNX Runtime fp32, or ONNX Runtime with int8
+# weights (faster on CPU, checked to cosine 0.99 of torch at load).
+ENGINES = ("auto", "fp32", "bf16", "torch", "onnx", "onnx-int8")
 ALL_MODELS = "*"
 
 
@@ -194,7 +196,9 @@ class Settings(BaseSettings):
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
     torch_threads: int | None = Field(None, ge=1)
     half_precision: bool | None = Field(
-        None, description="fp16 weights on CUDA (None: on for CUDA, off elsewhere; CPU always runs fp32)."
+        None,
+        description="fp16 weights on CUDA with engine torch (None: on for CUDA, off elsewhere; CPU always "
+        "runs fp32). The other engines set their own precision.",
     )
     replicas: int = Field(
         1,
@@ -216,6 +220,18 @@ class Settings(BaseSettings):
     backend_engine: dict[str, str] = Field(
         default_factory=dict,
         description=f"Served model id (or {ALL_MODELS!r} for every model) -> engine: {', '.join(ENGINES)}.",
+    )
+    engine_min_cosine: float = Field(
+        0.9999,
+        gt=0,
+        le=1.0,
+        description="Cosine to fp32 the bf16 engine must reach on every probe text to serve; below it "
+        "auto falls back to fp32 and a forced bf16 refuses to start.",
+    )
+    tune_allocator: bool = Field(
+        True,
+        description="omnivec serve: cap glibc's malloc arenas at two, so memory stays flat under bursts "
+        "of requests (no effect on other allocators).",
     )
     batching: BatchingSettings = Field(default_factory=BatchingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
@@ -262,7 +278,7 @@ class Settings(BaseSettings):
         return v
 
     def engine_for(self, model_id: str) -> str:
-        return self.backend_engine.get(model_id, self.backend_engine.get(ALL_MODELS, "torch"))
+        return self.backend_engine.get(model_id, self.backend_engine.get(ALL_MODELS, "auto"))
 
     @classmethod
     def settings_customise_sources(

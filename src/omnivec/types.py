@@ -156,6 +156,8 @@ class ModelDescriptor:
     interleaved: bool = False
     # The rate (Hz) the model's audio front end takes; None when it takes no audio.
     audio_sample_rate: int | None = None
+    # Which engine computes the vectors (fp32, bf16, onnx, onnx-int8, torch).
+    engine: str = ""
 
 
 # --- File Search stores ---------------------------------------------------------------------

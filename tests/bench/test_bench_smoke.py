@@ -31,11 +31,16 @@ def test_bench_writes_its_results(tmp_path: Path, capsys: pytest.CaptureFixture[
         "library/paragraphs",
         "omnivec/paragraphs/c1",
         "omnivec/paragraphs/c4",
+        "batchapi/paragraphs",
     } <= keys
     assert all(row["tokens_per_s"] > 0 for row in data["throughput"])
     assert {row["key"] for row in data["latency"]} == {"ceiling", "omnivec/c1", "omnivec/c16"}
     assert data["memory"][0]["idle_start_mib"] > 0
+    assert data["memory"][0]["burst_peak_mib"] > 0 and data["memory"][0]["burst_clients"] == 64
+    assert data["memory"][0]["cold_start_s"] > 0
     assert data["machine"]["usable_cores"] >= 1
     assert any("Infinity: skipped" in note for note in data["notes"])
     assert (out / "latest.png").read_bytes().startswith(b"\x89PNG")
-    assert "ceiling: model forward alone" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ceiling: fp32 model forward alone" in printed
+    assert "Cold start" in printed and "burst of 64 clients" in printed

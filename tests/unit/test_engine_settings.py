@@ -15,22 +15,28 @@ from omnivec.runtime.backends.device import accelerator_model_kwargs
 from omnivec.settings import Settings
 
 
-def test_engine_defaults_to_torch_and_can_be_set_per_model_or_for_all() -> None:
-    assert Settings.load().engine_for("all-MiniLM-L6-v2") == "torch"
+def test_engine_defaults_to_auto_and_can_be_set_per_model_or_for_all() -> None:
+    assert Settings.load().engine_for("all-MiniLM-L6-v2") == "auto"
     s = Settings.load(backend_engine={"*": "onnx", "small": "onnx-int8"})
     assert s.engine_for("small") == "onnx-int8"
     assert s.engine_for("other") == "onnx"
 
 
 def test_unknown_engine_is_refused() -> None:
-    with pytest.raises(ValidationError, match="not one of torch, onnx, onnx-int8"):
+    with pytest.raises(ValidationError, match="not one of auto, fp32, bf16, torch, onnx, onnx-int8"):
         Settings.load(backend_engine={"m": "tensorrt"})
 
 
 def test_cli_engine_flag() -> None:
-    args = build_parser().parse_args(["serve", "--engine", "onnx-int8", "--engine", "b=torch"])
+    args = build_parser().parse_args(["serve", "--engine", "onnx-int8", "--engine", "b=bf16"])
     settings = load_settings(args)
-    assert settings.backend_engine == {"*": "onnx-int8", "b": "torch"}
+    assert settings.backend_engine == {"*": "onnx-int8", "b": "bf16"}
+
+
+def test_the_probe_threshold_is_a_cosine() -> None:
+    assert Settings.load().engine_min_cosine == 0.9999
+    with pytest.raises(ValidationError):
+        Settings.load(engine_min_cosine=1.5)
 
 
 def test_batching_defaults_do_not_linger() -> None:
@@ -58,3 +64,13 @@ def test_replicas_are_copies_of_one_model_behind_one_queue(make_settings: Callab
         assert [m.name for m in container.catalogue.list() if m.alias_of is None] == ["fake"]
     finally:
         container.stores.close()
+
+
+def test_the_serving_process_tunes_glibcs_allocator() -> None:
+    import platform
+
+    from omnivec.runtime.memory import tune_allocator
+
+    assert Settings.load().tune_allocator is True
+    # glibc takes the setting; other C libraries have no mallopt to take it.
+    assert tune_allocator() is (platform.libc_ver()[0] == "glibc")

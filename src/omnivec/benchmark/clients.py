@@ -17,13 +17,13 @@ class BenchmarkError(RuntimeError):
 class GeminiRestClient:
     """``batchEmbedContents`` and ``embedContent`` over one pooled httpx client."""
 
-    def __init__(self, base_url: str, model: str, connections: int) -> None:
+    def __init__(self, base_url: str, model: str, connections: int, *, timeout_s: float = 300.0) -> None:
         import httpx
 
         self.model = model
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/v1beta/",
-            timeout=httpx.Timeout(300.0),
+            timeout=httpx.Timeout(timeout_s),
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
 
@@ -40,6 +40,25 @@ class GeminiRestClient:
         got = len(data.get("embeddings", ()))
         if got != expected:
             raise BenchmarkError(f"batchEmbedContents returned {got} embeddings for {expected} texts")
+
+    async def batch_job(self, texts: Sequence[str]) -> None:
+        """One Batch API job of ``texts`` as inline requests, from creation until it is done."""
+        import asyncio
+
+        requests = [{"request": {"content": {"parts": [{"text": t}]}}} for t in texts]
+        body = orjson.dumps({"batch": {"inputConfig": {"requests": {"requests": requests}}}})
+        op = await self._post(f"models/{self.model}:asyncBatchEmbedContent", body)
+        while not op.get("done"):
+            await asyncio.sleep(0.02)
+            response = await self._http.get(op["name"])
+            if response.status_code != 200:
+                raise BenchmarkError(f"GET {op['name']} answered {response.status_code}")
+            op = orjson.loads(response.content)
+        stats = op.get("metadata", {}).get("batchStats", {})
+        if op["metadata"].get("state") != "BATCH_STATE_SUCCEEDED" or stats.get(
+            "successfulRequestCount"
+        ) != str(len(texts)):
+            raise BenchmarkError(f"the batch job ended {op['metadata'].get('state')} with {stats}")
 
     async def single(self, body: bytes) -> None:
         data = await self._post(f"models/{self.model}:embedContent", body)

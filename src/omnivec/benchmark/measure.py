@@ -101,6 +101,16 @@ class Memory:
     idle_end: int = 0  # after all load, once quiet
     idle_end_anonymous: int | None = None  # of which the process's own pages (not library code)
     soak_samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds into soak, rss)
+    # The burst: RSS once loaded and quiet, the peak while ``burst_clients`` send at once.
+    burst_idle: int = 0
+    burst_peak: int = 0
+    burst_clients: int = 0
+    # Seconds from starting the process to its first answered embedding.
+    cold_start_s: float | None = None
+
+    @property
+    def burst_growth(self) -> float | None:
+        return self.burst_peak / self.burst_idle - 1.0 if self.burst_idle and self.burst_peak else None
 
     @property
     def soak_drift(self) -> float | None:
@@ -128,6 +138,11 @@ class Memory:
             "soak_min_mib": round(min(rss) / mib, 1) if rss else None,
             "soak_max_mib": round(max(rss) / mib, 1) if rss else None,
             "soak_drift": round(drift, 4) if drift is not None else None,
+            "burst_clients": self.burst_clients,
+            "burst_idle_mib": round(self.burst_idle / mib, 1),
+            "burst_peak_mib": round(self.burst_peak / mib, 1),
+            "burst_growth": round(self.burst_growth, 4) if self.burst_growth is not None else None,
+            "cold_start_s": round(self.cold_start_s, 2) if self.cold_start_s is not None else None,
             # one sample per second: (seconds, MiB)
             "soak_series": [(round(t), round(r / mib, 1)) for t, r in _per_second(self.soak_samples)],
         }

@@ -44,6 +44,10 @@ class BenchOptions:
     int8: bool
     sdk: bool
     torch_threads: int | None
+    bf16: bool | None  # None: where the CPU computes bf16 natively
+    burst_clients: int
+    burst_texts: int | None  # texts per burst request; None: batch_size
+    batch_api: bool
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchOptions:
@@ -67,6 +71,10 @@ class BenchOptions:
             int8=not args.no_int8,
             sdk=not args.no_sdk,
             torch_threads=args.torch_threads,
+            bf16=args.bf16,
+            burst_clients=args.burst_clients,
+            burst_texts=args.burst_texts,
+            batch_api=not args.no_batch_api,
         )
 
 
@@ -108,6 +116,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--torch-threads", type=int, help="Intra-op threads for torch, here and in the servers."
     )
+    parser.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Measure the bf16 rows (default: only where the CPU computes bf16 natively; elsewhere it "
+        "is emulated and very slow).",
+    )
+    parser.add_argument(
+        "--burst-clients", type=int, default=64, help="Clients sending at once in the memory burst."
+    )
+    parser.add_argument(
+        "--burst-texts", type=int, help="Texts per request in the burst (default: --batch-size)."
+    )
+    parser.add_argument("--no-batch-api", action="store_true", help="Skip the Batch API run.")
 
 
 def build_parser() -> argparse.ArgumentParser:

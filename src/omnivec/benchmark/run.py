@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -32,9 +33,11 @@ from omnivec.library import AsyncEmbedder
 from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.backends.device import current_torch_threads
 from omnivec.runtime.backends.loader import load_backend, model_directory
+from omnivec.runtime.backends.precision import native_bf16
 from omnivec.settings import Settings, child_process_env, split_model_spec
 
 INT8_ENGINE = "onnx-int8"
+BF16_ENGINE = "bf16"
 # Requests each client sends before timing starts: connections, caches and lazy set-up.
 _WARMUP_REQUESTS = 2
 
@@ -82,8 +85,13 @@ class Bench:
         started = time.monotonic()
         o = self.options
         corpus = build_corpus(o.paragraphs, o.long_passages, o.short_texts, seed=o.seed)
+        # The ceiling every row is a ratio to is the model's own fp32 forward pass.
         settings = Settings.load(
-            models=[o.model], offline=True, torch_threads=o.torch_threads, data_dir=o.data_dir
+            models=[o.model],
+            offline=True,
+            torch_threads=o.torch_threads,
+            data_dir=o.data_dir,
+            backend_engine={"*": "fp32"},
         )
         backend = load_backends(settings)[0]
         model_id = backend.info.model_id
@@ -94,6 +102,11 @@ class Bench:
         prepared = {name: reference.prepare_texts(backend, t) for name, t in texts.items()}
         work = _Workloads(texts, {name: sum(p.cost for p in items) for name, items in prepared.items()})
         r.corpus["tokens"] = work.tokens
+        native, why = native_bf16(torch_device_cpu())
+        bf16_on = o.bf16 if o.bf16 is not None else native
+        r.machine["native_bf16"] = native
+        if not bf16_on:
+            r.notes.append(f"bf16 rows: skipped, {why} (emulated bf16 is slow; --bf16 measures it anyway).")
         self._log(
             f"model {model_id}; corpus {len(corpus.texts)} paragraphs, {len(corpus.long_texts)} long passages"
         )
@@ -104,10 +117,11 @@ class Bench:
             self._throughput(
                 work,
                 f"ceiling/{name}",
-                "ceiling: model forward alone",
+                "ceiling: fp32 model forward alone",
                 name,
                 _timed(reference.time_forward, backend, batches),
             )
+        bf16 = await self._add_bf16_ceiling(settings, backend, work, prepared) if bf16_on else None
         st_model = reference.sentence_transformers_model(backend)
         if st_model is None:
             r.notes.append(
@@ -121,6 +135,14 @@ class Bench:
                     "sentence-transformers encode",
                     name,
                     _timed(reference.time_st_encode, st_model, t),
+                )
+            if bf16 is not None:
+                self._throughput(
+                    work,
+                    "st-bf16/paragraphs",
+                    "sentence-transformers encode, bf16 autocast",
+                    "paragraphs",
+                    _timed(functools.partial(reference.time_st_encode, bf16=True), st_model, corpus.texts),
                 )
 
         async with contextlib.AsyncExitStack() as stack:
@@ -138,10 +160,14 @@ class Bench:
                 _load(library_jobs, 4, library_call),
             )
             http = await self._add_omnivec(stack, work, corpus, model_id)
+            if bf16 is not None:
+                await self._add_omnivec_bf16(stack, work, corpus, model_id)
             if o.int8:
                 await self._add_int8(stack, settings, backend, work, corpus, model_id)
             if o.infinity:
-                await self._add_infinity(stack, work)
+                await self._add_infinity(stack, work, None)
+                if bf16 is not None:
+                    await self._add_infinity(stack, work, "bfloat16")
             else:
                 r.notes.append("Infinity: skipped (--no-infinity).")
             self._add_latency(backend, http, corpus)
@@ -156,6 +182,7 @@ class Bench:
                     cpu_before = run.cpu_clock()
                     value = await run.measure()
                     run.record(value, run.cpu_clock() - cpu_before)
+            await self._burst(http, corpus)
             await self._soak(http, corpus)
         r.seconds = time.monotonic() - started
         return r
@@ -195,10 +222,21 @@ class Bench:
         self, stack: contextlib.AsyncExitStack, work: _Workloads, corpus: Corpus, model_id: str
     ) -> GeminiRestClient:
         o = self.options
-        server = await stack.enter_async_context(self._omnivec_server("omnivec", None))
+        server = await stack.enter_async_context(self._omnivec_server("omnivec", "fp32", model_id))
         http = GeminiRestClient(server.base_url, model_id, max(o.concurrency))
         stack.push_async_callback(http.aclose)
-        self._http_rows(work, "omnivec", "omnivec HTTP", http, server)
+        self._http_rows(work, "omnivec", "omnivec HTTP fp32", http, server)
+        if o.batch_api:
+            jobs = [list(corpus.texts)]  # the whole corpus as one job, as a batch user sends it
+            label = "omnivec Batch API, fp32, inline requests"
+            self._throughput(
+                work,
+                "batchapi/paragraphs",
+                label,
+                "paragraphs",
+                _load(jobs, 1, http.batch_job),
+                server.cpu_seconds,
+            )
         self._warmups.append(lambda: http.batch(http.batch_body(corpus.texts[:8])))
         if o.sdk:
             sdk = GeminiSdkClient(server.base_url, model_id)
@@ -248,7 +286,9 @@ class Bench:
             _timed(reference.time_forward, int8, batches),
         )
         try:
-            server = await stack.enter_async_context(self._omnivec_server("omnivec-int8", INT8_ENGINE))
+            server = await stack.enter_async_context(
+                self._omnivec_server("omnivec-int8", INT8_ENGINE, model_id)
+            )
         except ServerFailed as exc:
             r.notes.append(f"ONNX int8 server: did not start ({exc}).")
             return
@@ -261,7 +301,59 @@ class Bench:
         )
         self._warmups.append(lambda: client.batch(jobs[0]))
 
-    async def _add_infinity(self, stack: contextlib.AsyncExitStack, work: _Workloads) -> None:
+    async def _add_bf16_ceiling(
+        self, settings: Settings, fp32: Backend, work: _Workloads, prepared: dict[str, list[Any]]
+    ) -> Backend | None:
+        """The bf16 engine's forward pass alone, and how close its vectors are to fp32's."""
+        assert self.results is not None
+        r, o = self.results, self.options
+        try:
+            bf16 = await asyncio.to_thread(
+                load_backend, fp32.info.model_id, split_model_spec(o.model)[1], offline=True,
+                engine=BF16_ENGINE, cache_dir=settings.data_dir, threads=o.torch_threads,
+            )  # fmt: skip
+        except ModelLoadError as exc:
+            r.notes.append(f"bf16: skipped ({exc}).")
+            return None
+        limits = batch_limits(settings)
+        batches = reference.token_budget_batches(
+            reference.prepare_texts(bf16, work.texts["paragraphs"]), limits
+        )
+        r.parity[BF16_ENGINE] = _cosine_stats(
+            fp32, bf16, reference.token_budget_batches(prepared["paragraphs"], limits)
+        )
+        self._throughput(
+            work,
+            "ceiling-bf16/paragraphs",
+            "bf16 model forward alone",
+            "paragraphs",
+            _timed(reference.time_forward, bf16, batches),
+        )
+        return bf16
+
+    async def _add_omnivec_bf16(
+        self, stack: contextlib.AsyncExitStack, work: _Workloads, corpus: Corpus, model_id: str
+    ) -> None:
+        assert self.results is not None
+        try:
+            server = await stack.enter_async_context(
+                self._omnivec_server("omnivec-bf16", BF16_ENGINE, model_id)
+            )
+        except ServerFailed as exc:
+            self.results.notes.append(f"bf16 server: did not start ({exc}).")
+            return
+        client = GeminiRestClient(server.base_url, model_id, 16)
+        stack.push_async_callback(client.aclose)
+        jobs = [client.batch_body(c) for c in chunks(corpus.texts, self.options.batch_size)]
+        for c in (4, 16):
+            label = f"omnivec HTTP bf16, {_clients(c)}"
+            measure = _load(jobs, c, client.batch)
+            self._throughput(work, f"bf16/paragraphs/c{c}", label, "paragraphs", measure, server.cpu_seconds)
+        self._warmups.append(lambda: client.batch(jobs[0]))
+
+    async def _add_infinity(
+        self, stack: contextlib.AsyncExitStack, work: _Workloads, dtype: str | None
+    ) -> None:
         assert self.results is not None
         r, o = self.results, self.options
         model_dir = model_directory(split_model_spec(o.model)[1])
@@ -274,9 +366,15 @@ class Bench:
                 ensure_installed, o.infinity_venv.resolve(), self.logs / "infinity-install.log"
             )
             port = free_port()
+            label = "infinity" if dtype is None else f"infinity-{dtype}"
             server = stack.enter_context(
                 infinity_server(
-                    executable, model_dir, port, self.logs / "infinity.log", child_process_env({})
+                    executable,
+                    model_dir,
+                    port,
+                    self.logs / f"{label}.log",
+                    child_process_env({}),
+                    dtype=dtype,
                 )
             )
             self._log(f"starting Infinity on port {port}")
@@ -284,10 +382,21 @@ class Bench:
         except (InfinityUnavailable, ServerFailed) as exc:
             r.notes.append(f"Infinity: skipped ({exc}).")
             return
-        await stack.enter_async_context(self._watch_memory(server, "infinity"))
+        await stack.enter_async_context(self._watch_memory(server, label))
         client = OpenAIEmbeddingsClient(server.base_url, SERVED_NAME, max(o.concurrency))
         stack.push_async_callback(client.aclose)
-        self._http_rows(work, "infinity", "Infinity HTTP", client, server)
+        if dtype is None:
+            self._http_rows(work, "infinity", "Infinity HTTP", client, server)
+        else:
+            jobs = [client.batch_body(c) for c in chunks(work.texts["paragraphs"], o.batch_size)]
+            self._throughput(
+                work,
+                f"{label}/paragraphs/c4",
+                f"Infinity HTTP --dtype {dtype}, 4 clients",
+                "paragraphs",
+                _load(jobs, 4, client.batch),
+                server.cpu_seconds,
+            )
         self._warmups.append(lambda: client.batch(client.batch_body(work.texts["paragraphs"][:8])))
 
     def _http_rows(
@@ -321,6 +430,29 @@ class Bench:
                 f"omnivec/c{c}", f"omnivec embedContent, {_clients(c)}", _samples(bodies, c, http.single)
             )
 
+    async def _burst(self, http: GeminiRestClient, corpus: Corpus) -> None:
+        """``burst_clients`` requests at once, each on its own connection, on the quiet fp32
+        server, its RSS sampled."""
+        assert self.results is not None
+        o = self.options
+        sampler = self._samplers["omnivec"]
+        memory = self.results.memory["omnivec"]
+        await asyncio.sleep(4.0)  # quiet: the server has handed back what its last batches freed
+        memory.burst_idle = sampler.server.rss()
+        client = GeminiRestClient(sampler.server.base_url, http.model, o.burst_clients, timeout_s=1800.0)
+        jobs = [client.batch_body(c) for c in chunks(corpus.texts, o.burst_texts or o.batch_size)]
+        burst = [jobs[i % len(jobs)] for i in range(o.burst_clients)]
+        self._log(f"burst of {o.burst_clients} clients")
+        sampler.record()
+        try:
+            await run_jobs(burst, o.burst_clients, client.batch)
+        finally:
+            await client.aclose()
+        await asyncio.sleep(0.5)
+        series = sampler.stop_recording()
+        memory.burst_clients = o.burst_clients
+        memory.burst_peak = max([rss for _, rss in series] + [sampler.server.rss()])
+
     async def _soak(self, http: GeminiRestClient, corpus: Corpus) -> None:
         """Sustained batch load on the omnivec server while its memory is sampled."""
         assert self.results is not None
@@ -338,7 +470,9 @@ class Bench:
 
     # --- servers -----------------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def _omnivec_server(self, label: str, engine: str | None) -> AsyncIterator[ManagedServer]:
+    async def _omnivec_server(
+        self, label: str, engine: str | None, model_id: str
+    ) -> AsyncIterator[ManagedServer]:
         o = self.options
         port = free_port()
         argv = [
@@ -355,12 +489,22 @@ class Bench:
             port=port,
             ready_path="/readyz",
             log_path=self.logs / f"{label}.log",
-            env=child_process_env({"HF_HUB_OFFLINE": "1"}),
+            # A burst on a slow or busy machine may take longer than the default request deadline;
+            # the benchmark measures throughput and memory, not the deadline.
+            env=child_process_env({"HF_HUB_OFFLINE": "1", "OMNIVEC_LIMITS__REQUEST_TIMEOUT_S": "900"}),
         )
         self._log(f"starting {label} on port {port}")
         with server:
+            started = time.monotonic()
             await asyncio.to_thread(server.start)
-            async with self._watch_memory(server, label):
+            first = GeminiRestClient(server.base_url, model_id, 1)
+            try:
+                await first.single(first.single_body("The first request after start-up."))
+            finally:
+                await first.aclose()
+            cold_start = time.monotonic() - started
+            async with self._watch_memory(server, label) as memory:
+                memory.cold_start_s = cold_start
                 yield server
 
     @contextlib.asynccontextmanager
@@ -378,6 +522,12 @@ class Bench:
 
     def _log(self, message: str) -> None:
         print(f"[bench] {message}", flush=True)
+
+
+def torch_device_cpu() -> Any:
+    import torch
+
+    return torch.device("cpu")
 
 
 def _timed(fn: Callable[..., float], *args: Any) -> Callable[[], Awaitable[float]]:

@@ -106,6 +106,10 @@ def serve(args: argparse.Namespace) -> int:
         check_writable(settings.data_dir)
     except FailedPrecondition as exc:
         raise CliError(exc.message) from None
+    if settings.tune_allocator:
+        from omnivec.runtime.memory import tune_allocator
+
+        tune_allocator()  # before the model loads, so its threads take the capped arenas
     container = _build_container(settings)
     run_server(container)
     return 0

@@ -33,8 +33,10 @@ def _common_model_flags(p: argparse.ArgumentParser) -> None:
         dest="engines",
         action="append",
         metavar="[ID=]ENGINE",
-        help="How a text model runs: torch (default), onnx (ONNX Runtime fp32) or onnx-int8 (int8 weights, "
-        "faster on CPU). Without ID=, every model (repeatable). Needs the onnx extra.",
+        help="How a text model runs: auto (default: bf16 where the CPU/GPU computes it natively and it "
+        "passes a parity check, else fp32), fp32, bf16, torch (the checkpoint's dtype, fp16 on CUDA), onnx "
+        "(ONNX Runtime fp32) or onnx-int8 (int8 weights; onnx engines need the onnx extra). "
+        "Without ID=, every model (repeatable).",
     )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
     p.add_argument("--offline", action="store_true", default=None, help="Never contact a model hub.")

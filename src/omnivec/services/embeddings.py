@@ -5,8 +5,9 @@ Every door (HTTP, the library, batch jobs) comes through ``EmbeddingService.embe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -138,10 +139,7 @@ class EmbeddingService:
         field_prefix: str,
         owner: str,
     ) -> list[Embedding]:
-        model_inputs = [
-            await self._model_input(descriptor, item, _field(field_prefix, i), owner)
-            for i, item in enumerate(inputs)
-        ]
+        model_inputs = await self._model_inputs(descriptor, inputs, field_prefix, owner)
         results: list[Embedding | None] = [None] * len(inputs)
         # autoTruncate is per request; at most two runtime calls, one for each setting.
         for auto_truncate in (True, False):
@@ -190,6 +188,27 @@ class EmbeddingService:
                     fresh.append((key, item))
             await self.cache.put_many(fresh)
         return [f for f in found if f is not None]
+
+    async def _model_inputs(
+        self, model: ModelDescriptor, inputs: Sequence[EmbedInput], field_prefix: str, owner: str
+    ) -> list[ModelInput]:
+        """Each input's model input. Inputs with media parts are decoded concurrently (the
+        decoder's slots bound how many decodes run at once); a failure is reported for the first
+        failing input in request order, as decoding one after another would."""
+        fields = [_field(field_prefix, i) for i in range(len(inputs))]
+        if all(isinstance(p, TextPart) for item in inputs for p in item.parts):
+            # Nothing to decode: no tasks to schedule.
+            return [
+                await self._model_input(model, item, f, owner) for item, f in zip(inputs, fields, strict=True)
+            ]
+        results = await asyncio.gather(
+            *(self._model_input(model, item, f, owner) for item, f in zip(inputs, fields, strict=True)),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return cast("list[ModelInput]", results)
 
     async def _model_input(
         self, model: ModelDescriptor, item: EmbedInput, field: str, owner: str

@@ -33,6 +33,8 @@ def omnivec_facts(model: ModelDescriptor) -> dict[str, Any]:
         "source": model.source,
         "normalized": model.normalized,
         "interleaved": model.interleaved,
+        # Which engine computes the vectors (fp32, bf16, onnx, onnx-int8, torch).
+        "engine": model.engine,
     }
     if model.alias_of:
         facts["aliasOf"] = f"models/{model.alias_of}"

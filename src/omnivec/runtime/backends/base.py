@@ -37,6 +37,9 @@ class BackendInfo:
     # The sample rate the model's audio front end expects (Hz), for the media layer to resample
     # to; None when the model takes no audio.
     audio_sample_rate: int | None = None
+    # How the model computes: "fp32", "bf16", "onnx", "onnx-int8" for text models, "torch" for
+    # backends that run in the checkpoint's own precision.
+    engine: str = "torch"
 
 
 class InputError(InvalidArgument):

@@ -14,8 +14,7 @@ from omnivec.errors import ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.backends.model_dir import LoadRequest, peek_model_type
-from omnivec.runtime.backends.registry import family_for
-from omnivec.runtime.memory import release_free_memory
+from omnivec.runtime.backends.registry import OWN_PRECISION_ENGINES, family_for
 from omnivec.types import Modality, PromptStyle
 
 log = get_logger(__name__)
@@ -40,15 +39,16 @@ def load_backend(
     trust_remote_code: bool = False,
     prompt_style: PromptStyle | None = None,
     modalities: frozenset[Modality] | None = None,
-    engine: str = "torch",
+    engine: str = "auto",
     cache_dir: Path | None = None,
     threads: int | None = None,
     half_precision: bool | None = None,
+    engine_min_cosine: float | None = None,
 ) -> Backend:
     """``modalities`` limits what a multimodal model is loaded for (towers not needed are not
     loaded, where the architecture allows); None loads everything the checkpoint has."""
     if source == "fake" or source.startswith("fake:"):
-        if engine != "torch":
+        if engine not in OWN_PRECISION_ENGINES | {"fp32"}:  # the fake backend computes in fp32
             raise ModelLoadError(f"Engine {engine} runs sentence-transformers models; {source} is not one.")
         from omnivec.runtime.backends.fake import FakeBackend
 
@@ -67,7 +67,8 @@ def load_backend(
         prompt_style=prompt_style,
         modalities=modalities,
         trust_remote_code=trust_remote_code,
-        half_precision=half_precision,
+        # Every engine but the legacy "torch" starts from the fp32 model, on CUDA too.
+        half_precision=half_precision if engine == "torch" else False,
     )
     try:
         backend = family.load(request)
@@ -78,17 +79,13 @@ def load_backend(
         raise ModelLoadError(_not_found_message(source, local_only)) from exc
     if not backend.info.modalities:
         raise ModelLoadError(f"Model {source} takes none of the modalities it was asked to serve.")
-    if engine != "torch":
-        from omnivec.runtime.backends.device import current_torch_threads
-        from omnivec.runtime.backends.onnx import load_onnx_backend
-
-        if cache_dir is None:
-            raise ModelLoadError(f"Engine {engine} needs a data directory to keep its exported model in.")
-        backend = load_onnx_backend(backend, engine, cache_dir, threads or current_torch_threads())
-        release_free_memory()  # the torch transformer it replaced is gone; so is its memory
+    if family.engines > OWN_PRECISION_ENGINES:
+        # A family other engines can run (fp32, bf16, ONNX…) is converted here; the others stay
+        # in their own precision.
+        backend = _apply_engine(backend, engine, cache_dir, threads, path, local_only, engine_min_cosine)
     info = backend.info
     log.info(
-        "loaded %s model %s from %s (%d dims, %d tokens, %s, prompt style %s)",
+        "loaded %s model %s from %s (%d dims, %d tokens, %s, prompt style %s, engine %s)",
         family.name,
         model_id,
         source,
@@ -96,8 +93,32 @@ def load_backend(
         info.max_tokens,
         "/".join(sorted(m.value.lower() for m in info.modalities)),
         info.prompt_style,
+        info.engine,
     )
     return backend
+
+
+def _apply_engine(
+    backend: Backend,
+    engine: str,
+    cache_dir: Path | None,
+    threads: int | None,
+    path: str,
+    local_only: bool,
+    min_cosine: float | None,
+) -> Backend:
+    from omnivec.runtime.backends.device import current_torch_threads
+    from omnivec.runtime.backends.engines import DEFAULT_MIN_COSINE, EngineRequest, apply_engine
+
+    model_dir = Path(path) if local_only and Path(path).is_dir() else None
+    request = EngineRequest(
+        engine,
+        cache_dir,
+        threads or current_torch_threads(),
+        model_dir,
+        DEFAULT_MIN_COSINE if min_cosine is None else min_cosine,
+    )
+    return apply_engine(backend, request)  # type: ignore[arg-type]
 
 
 def public_source(source: str) -> str:

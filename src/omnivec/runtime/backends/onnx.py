@@ -25,12 +25,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from omnivec.errors import ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
+from omnivec.runtime.backends.parity import PROBE_TEXTS
+from omnivec.runtime.backends.parity import cosines as _cosines
+from omnivec.runtime.backends.parity import encode as _encode
 from omnivec.runtime.backends.text import SentenceTransformerBackend
 from omnivec.runtime.backends.tokens import pad_batch
 from omnivec.runtime.inputs import ModelInput, PreparedItem
@@ -45,37 +47,6 @@ _INT8_BUILD_MARGIN = 0.001
 _OPSET = 17
 _CACHE_VERSION = "3"  # bump when the export or quantisation recipe changes
 
-# Fixed probe texts for the parity check: short and long, prose, code, markup, numbers and a little
-# non-English, so that a transformer that only works on easy text is caught. (Text made only of
-# punctuation is the hardest case for int8: it lands near cosine 0.985.)
-PROBE_TEXTS = (
-    "Hello world.",
-    "What is the capital of France?",
-    "Paris is the capital and most populous city of France.",
-    "The quick brown fox jumps over the lazy dog.",
-    "How do I reset my password if I no longer have access to my email?",
-    "def fibonacci(n): return n if n < 2 else fibonacci(n - 1) + fibonacci(n - 2)",
-    "SELECT name, COUNT(*) FROM orders GROUP BY name HAVING COUNT(*) > 10;",
-    "The meeting moved to 3:45 pm on 2024-03-17, room B-204; bring 12 copies.",
-    "Ein kleiner Hund läuft über die Straße.",
-    "La vie est belle quand on prend le temps de la regarder.",
-    "Photosynthesis converts light energy into chemical energy stored in glucose.",
-    "Return a new list containing all items from the iterable in ascending order.",
-    "Error 503: the upstream service is temporarily unavailable, retry after 30 seconds.",
-    "A",
-    "Notes\n=====\n* TODO: convert the options table\n* keep --verbose and -q as they are",
-    "Embeddings map text to vectors so that similar meanings lie close together, which makes "
-    "semantic search, clustering and deduplication possible without exact keyword matches.",
-    "The committee reviewed the proposal in detail. After a long discussion about costs, "
-    "timelines and risks, it asked the authors to split the work into two phases, to publish "
-    "the interim results, and to come back with a revised budget before the end of the quarter.",
-    " ".join(
-        ["Distributed systems trade consistency, availability and partition tolerance;"] * 8
-        + ["every design chooses which guarantee to weaken when the network fails."]
-    ),
-    " ".join(f"item {i} costs {i * 7 % 13} dollars" for i in range(40)),
-)
-
 
 class OnnxTextBackend(SentenceTransformerBackend):
     """The torch backend's tokenizer and sentence-transformers modules around an ONNX Runtime
@@ -83,7 +54,9 @@ class OnnxTextBackend(SentenceTransformerBackend):
 
     def __init__(self, base: SentenceTransformerBackend, session: Any, engine: str) -> None:
         super().__init__(
-            base.model, replace(base.info, description=f"{base.info.description} [{engine}]"), base.device
+            base.model,
+            replace(base.info, description=f"{base.info.description} [{engine}]", engine=engine),
+            base.device,
         )
         self.engine = engine
         self.session = session
@@ -288,17 +261,6 @@ def _session(path: Path, threads: int, device: torch.device) -> Any:
     if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")
     return ort.InferenceSession(str(path), options, providers=providers)
-
-
-def _encode(backend: SentenceTransformerBackend, texts: Sequence[str]) -> np.ndarray:
-    items = backend.prepare([ModelInput((t,)) for t in texts], auto_truncate=True)
-    return np.asarray(backend.finalize(backend.forward(items)), dtype=np.float32)
-
-
-def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return np.asarray((a * b).sum(axis=1))
 
 
 def _cache_key(base: SentenceTransformerBackend, transformer: Any) -> str:

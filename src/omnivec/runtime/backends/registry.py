@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from omnivec.runtime.backends.model_dir import LoadRequest
 
 
+# Engines that leave a model in its own precision: what every family accepts.
+OWN_PRECISION_ENGINES = frozenset({"auto", "torch"})
+
+
 @dataclass(frozen=True, slots=True)
 class ModelFamily:
     name: str
@@ -32,7 +36,7 @@ class ModelFamily:
     # Serves every checkpoint no other family claims (sentence-transformers text models).
     fallback: bool = False
     # The engines (settings.ENGINES) that can run it.
-    engines: frozenset[str] = frozenset({"torch"})
+    engines: frozenset[str] = OWN_PRECISION_ENGINES
 
 
 _families: dict[str, ModelFamily] = {}
