@@ -66,6 +66,7 @@ class Container:
             await self.sweeper.stop()
             await self.worker.stop()
             self.runtime.stop()
+            self.embeddings.decoder.close()
             self.stores.close()
             self._started = False
 
@@ -173,9 +174,12 @@ def part_decoder(settings: Settings, catalogue: ModelCatalogue) -> PartDecoder:
     if not media.available():
         log.info("media libraries not installed: only text parts are accepted")
         return TextOnlyParts()
+    from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers
     from omnivec.services.media_parts import MediaPartDecoder
 
-    return MediaPartDecoder(catalogue, settings.media)
+    m = settings.media
+    pdf_workers = PdfWorkers(PdfWorkerLimits(m.pdf_workers, m.pdf_worker_memory_bytes, m.pdf_timeout_s))
+    return MediaPartDecoder(catalogue, settings.media, pdf_workers)
 
 
 def batch_limits(settings: Settings) -> BatchLimits:

@@ -141,6 +141,15 @@ class MediaSettings(BaseModel):
     max_pdf_pages: int = Field(6, ge=1, description="PDF pages in one Content.")
     pdf_render_dpi: float = Field(144.0, gt=0, le=600.0, description="Resolution of rendered PDF pages.")
     decode_concurrency: int = Field(4, ge=1, description="Media decodes running at once (bounds memory).")
+    pdf_workers: int = Field(2, ge=1, description="Worker processes that parse PDFs (PDFs read at once).")
+    pdf_worker_memory_bytes: int = Field(
+        1024 * 1024 * 1024,
+        ge=64 * 1024 * 1024,
+        description="Memory one PDF worker may grow by while reading a PDF; past it the PDF is refused.",
+    )
+    pdf_timeout_s: float = Field(
+        20.0, gt=0, description="Time to read one PDF; past it the worker is killed and the PDF refused."
+    )
 
 
 class Settings(BaseSettings):

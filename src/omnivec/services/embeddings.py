@@ -46,6 +46,9 @@ class PartDecoder(Protocol):
         tally: MediaTally | None = None,
     ) -> list[object]: ...
 
+    def close(self) -> None:
+        """Release what decoding holds (worker processes); blocking, bounded."""
+
 
 class FileResolver(Protocol):
     """Turns a ``file_data`` part into the stored bytes it names, looked up for ``owner`` only
@@ -71,6 +74,9 @@ class TextOnlyParts:
             f"{kind} parts are not supported by model {model.name}, which takes only text. "
             "Media support needs the media extra (pip install 'omnivec[media]').",
         )
+
+    def close(self) -> None:
+        pass
 
 
 class EmbeddingService:

@@ -10,7 +10,8 @@ Which form a part takes depends on the model's modalities:
 - video: its audio track is decoded too when the model takes audio.
 
 Decoding is CPU work: it runs on worker threads, at most ``decode_concurrency`` at a time so
-memory stays bounded however many requests arrive together.
+memory stays bounded however many requests arrive together. PDFs are parsed in memory- and
+time-limited worker processes (``omnivec.media.pdf_workers``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from omnivec.errors import InvalidArgument
 from omnivec.media.audio import decode_audio
 from omnivec.media.image import decode_image
 from omnivec.media.limits import MediaTally
-from omnivec.media.pdf import decode_pdf
+from omnivec.media.pdf_workers import PdfWorkers
 from omnivec.media.sniff import MediaType, identify
 from omnivec.media.types import DecodedDocument, DecodedImage
 from omnivec.media.video import decode_video
@@ -40,10 +41,17 @@ _NOUNS = {Modality.IMAGE: "images", Modality.AUDIO: "audio", Modality.VIDEO: "vi
 class MediaPartDecoder:
     """The ``PartDecoder`` used when the media libraries are installed."""
 
-    def __init__(self, catalogue: ModelCatalogue, settings: MediaSettings) -> None:
+    def __init__(
+        self, catalogue: ModelCatalogue, settings: MediaSettings, pdf_workers: PdfWorkers | None = None
+    ) -> None:
         self.catalogue = catalogue
         self.settings = settings
+        self.pdf_workers = pdf_workers or PdfWorkers()
         self._slots = asyncio.Semaphore(settings.decode_concurrency)
+
+    def close(self) -> None:
+        """Stop the PDF worker processes (blocking, bounded)."""
+        self.pdf_workers.close()
 
     async def decode(
         self,
@@ -106,7 +114,7 @@ class MediaPartDecoder:
 
         def document() -> list[object]:
             render = Modality.IMAGE in takes
-            decoded = decode_pdf(
+            decoded = self.pdf_workers.decode(
                 data, field=field, settings=settings, pages=tally.pages_left(settings), render=render
             )
             tally.pdf_pages += len(decoded.pages)
