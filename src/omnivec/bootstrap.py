@@ -19,6 +19,7 @@ from omnivec.services.batches import BatchService
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
 from omnivec.services.files import FileLimits, FilesService
+from omnivec.services.memory_budget import MemoryBudget
 from omnivec.services.uploads import ResumableUploads
 from omnivec.settings import Settings, split_model_spec
 from omnivec.storage.local import Stores, open_local
@@ -42,6 +43,7 @@ class Container:
     worker: BatchWorker
     sweeper: Sweeper
     extras: dict[str, Any] = field(default_factory=dict)
+    memory: MemoryBudget = field(default_factory=lambda: MemoryBudget(None))
     _started: bool = False
 
     @property
@@ -117,6 +119,7 @@ def build(
     aliases = {name: (target or first) for name, target in settings.aliases.items()} if first else {}
     catalogue = ModelCatalogue(descriptors, aliases)
     stores = stores or open_local(settings.data_dir)
+    memory = MemoryBudget(settings.limits.max_body_bytes_in_flight)
     files = FilesService(
         stores.files,
         stores.blobs,
@@ -127,6 +130,7 @@ def build(
             upload_session_ttl=timedelta(hours=settings.files.upload_session_ttl_hours),
             max_resolve_bytes=settings.limits.max_body_bytes,
         ),
+        budget=memory,
     )
     embeddings = EmbeddingService(
         runtime,
@@ -134,7 +138,8 @@ def build(
         max_parts_per_content=settings.limits.max_parts_per_content,
         max_text_chars=settings.limits.max_text_chars,
         files=files,
-        decoder=part_decoder(settings, catalogue),
+        decoder=part_decoder(settings, catalogue, memory),
+        budget=memory,
     )
     worker = BatchWorker(
         stores.batches,
@@ -160,7 +165,17 @@ def build(
     sweeper = Sweeper(files, worker, settings.files.sweep_interval_s)
     uploads = ResumableUploads(files)
     return Container(
-        settings, runtime, catalogue, embeddings, stores, files, uploads, batches, worker, sweeper
+        settings,
+        runtime,
+        catalogue,
+        embeddings,
+        stores,
+        files,
+        uploads,
+        batches,
+        worker,
+        sweeper,
+        memory=memory,
     )
 
 
@@ -169,7 +184,9 @@ def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None
     return frozenset(wanted) if wanted else None
 
 
-def part_decoder(settings: Settings, catalogue: ModelCatalogue) -> PartDecoder:
+def part_decoder(
+    settings: Settings, catalogue: ModelCatalogue, memory: MemoryBudget | None = None
+) -> PartDecoder:
     """Media parts are decoded when the media extra is installed; without it only text is taken."""
     if not media.available():
         log.info("media libraries not installed: only text parts are accepted")
@@ -179,7 +196,7 @@ def part_decoder(settings: Settings, catalogue: ModelCatalogue) -> PartDecoder:
 
     m = settings.media
     pdf_workers = PdfWorkers(PdfWorkerLimits(m.pdf_workers, m.pdf_worker_memory_bytes, m.pdf_timeout_s))
-    return MediaPartDecoder(catalogue, settings.media, pdf_workers)
+    return MediaPartDecoder(catalogue, settings.media, pdf_workers, memory)
 
 
 def batch_limits(settings: Settings) -> BatchLimits:

@@ -75,7 +75,10 @@ class LimitSettings(BaseModel):
         1024, ge=1, description="HTTP requests in progress at once; more get 429 before their body is read."
     )
     max_body_bytes_in_flight: int = Field(
-        256 * 1024 * 1024, ge=1024, description="Request body bytes held by all requests together; then 429."
+        1024 * 1024 * 1024,
+        ge=1024,
+        description="Bytes held for all requests together (bodies, stored files read for them, decoded "
+        "media); past it new requests get 429.",
     )
 
     @model_validator(mode="after")

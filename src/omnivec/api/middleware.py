@@ -17,6 +17,7 @@ from omnivec.api.errors import unexpected_error_response
 from omnivec.api.responses import error_response
 from omnivec.errors import InvalidArgument, ResourceExhausted
 from omnivec.logging import request_id_var
+from omnivec.services.memory_budget import MemoryBudget
 
 # /v1, /v1beta, /v1alpha, /v1beta2 … optionally behind /upload or /resumable/upload.
 _VERSIONED = re.compile(
@@ -111,19 +112,19 @@ class ApiVersionMiddleware:
 
 class BodyLimitMiddleware:
     """Refuse bodies over the limit before reading them into memory (Google answers 400, not
-    413), bodies that arrive too slowly, and bodies beyond the budget of body bytes held by all
-    requests together (429). Upload routes stream to disk and enforce their own limits.
+    413), bodies that arrive too slowly, and bodies beyond the budget of bytes held for all
+    requests together (429): the server's one memory budget, which stored files read and media
+    decoded for requests draw on too. Upload routes stream to disk and enforce their own limits.
 
     A declared Content-Length is judged before a byte of the body is read; a chunked body is
     counted as it arrives and refused as soon as it passes a limit.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float, budget_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float, budget: MemoryBudget) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
-        self.budget_bytes = budget_bytes
-        self.in_flight_bytes = 0  # event-loop state only: no lock needed
+        self.budget = budget
 
     def _too_big(self) -> InvalidArgument:
         return InvalidArgument(f"Request payload size exceeds the limit: {self.max_bytes} bytes.")
@@ -147,11 +148,10 @@ class BodyLimitMiddleware:
         if declared is not None and declared > self.max_bytes:
             await error_response(self._too_big(), headers={"Connection": "close"})(scope, receive, send)
             return
-        if declared is not None and self.in_flight_bytes + declared > self.budget_bytes:
+        if declared is not None and not self.budget.try_take(declared):
             await error_response(self._over_budget(), headers={"Connection": "close"})(scope, receive, send)
             return
         reserved = declared or 0
-        self.in_flight_bytes += reserved
         seen = 0
         body_done = False
         deadline = asyncio.get_running_loop().time() + self.timeout_s
@@ -171,9 +171,8 @@ class BodyLimitMiddleware:
                 if seen > self.max_bytes:
                     raise self._too_big()
                 if declared is None:  # chunked: reserve as it arrives
-                    if self.in_flight_bytes + size > self.budget_bytes:
+                    if not self.budget.try_take(size):
                         raise self._over_budget()
-                    self.in_flight_bytes += size
                     reserved += size
                 body_done = not message.get("more_body", False)
             return message
@@ -181,7 +180,7 @@ class BodyLimitMiddleware:
         try:
             await self.app(scope, limited_receive, send)
         finally:
-            self.in_flight_bytes -= reserved
+            self.budget.give(reserved)
 
 
 def _content_length(scope: Scope) -> int | None:

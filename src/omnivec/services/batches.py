@@ -132,6 +132,14 @@ class BatchService:
         rows = await asyncio.to_thread(self.store.list_jobs, owner, offset, limit + 1)
         return rows[:limit], len(rows) > limit
 
+    def result_pages(self, job: BatchJob, size: int = 500) -> Iterator[list[tuple[BatchItem, ItemResult]]]:
+        """The stored results of a job a page at a time, in request order (blocking: iterate
+        off the event loop). Memory stays at one page however large the job."""
+        start = 0
+        while page := self.store.results(job.job_id, start, size):
+            yield page
+            start = page[-1][0].index + 1
+
     async def results(self, job: BatchJob) -> list[tuple[BatchItem, ItemResult]]:
         """Every stored result of a job, in request order."""
 

@@ -17,6 +17,7 @@ from omnivec.runtime.inputs import ModelInput
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.matryoshka import cut
+from omnivec.services.memory_budget import MemoryBudget
 from omnivec.services.prompts import apply_prompt
 from omnivec.types import (
     BlobPart,
@@ -89,6 +90,7 @@ class EmbeddingService:
         max_text_chars: int = 1_000_000,
         decoder: PartDecoder | None = None,
         files: FileResolver | None = None,
+        budget: MemoryBudget | None = None,
     ) -> None:
         self.runtime = runtime
         self.catalogue = catalogue
@@ -96,6 +98,8 @@ class EmbeddingService:
         self.max_text_chars = max_text_chars
         self.decoder: PartDecoder = decoder or TextOnlyParts()
         self.files = files
+        # What one call holds (stored files, decoded media) is given back when it returns.
+        self.budget = budget or MemoryBudget(None)
 
     async def embed(
         self,
@@ -111,7 +115,7 @@ class EmbeddingService:
         descriptor = self.catalogue.resolve(model)
         # Admission comes first: under overload a request is refused before any decoding or
         # tokenising is spent on it, and what is admitted is bounded.
-        with self.runtime.admit(descriptor.name, len(inputs)):
+        with self.runtime.admit(descriptor.name, len(inputs)), self.budget.scope():
             return await self._embed(descriptor, inputs, priority, field_prefix, owner)
 
     async def _embed(

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from omnivec.errors import AlreadyExists, InvalidArgument, NotFound
 from omnivec.logging import get_logger
+from omnivec.services.memory_budget import MemoryBudget
 from omnivec.storage.interfaces import BlobStore, DuplicateName, FileStore, OverQuota, StagedBlob
 from omnivec.storage.local_blobs import new_blob_id
 from omnivec.storage.records import Clock, FileSource, StoredFile, utc_now
@@ -79,12 +80,19 @@ def file_id_from_uri(uri: str) -> str | None:
 
 class FilesService:
     def __init__(
-        self, store: FileStore, blobs: BlobStore, limits: FileLimits | None = None, *, clock: Clock = utc_now
+        self,
+        store: FileStore,
+        blobs: BlobStore,
+        limits: FileLimits | None = None,
+        *,
+        clock: Clock = utc_now,
+        budget: MemoryBudget | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.limits = limits or FileLimits()
         self.clock = clock
+        self.budget = budget or MemoryBudget(None)
 
     # --- reading --------------------------------------------------------------------------
     async def get(self, owner: str, name: str) -> StoredFile:
@@ -269,6 +277,9 @@ class FilesService:
                 f"files/{file_id} has {record.size_bytes} bytes, more than the "
                 f"{self.limits.max_resolve_bytes} one request may embed",
             )
+        # Taken from the memory budget before a byte is read (429 when spent), held until the
+        # embedding call that asked for it returns.
+        self.budget.charge(record.size_bytes)
         data = await asyncio.to_thread(lambda: b"".join(self.blobs.read(record.blob_id)))
         return BlobPart(part.mime_type or record.mime_type, data)
 
