@@ -150,6 +150,8 @@ def build(
             chunk_items=settings.batches.chunk_items,
             poll_interval_s=settings.batches.poll_interval_s,
             stop_timeout_s=settings.batches.stop_timeout_s,
+            max_attempts=settings.batches.max_attempts,
+            stuck_after_s=settings.batches.stuck_after_s,
         ),
     )
     batches = BatchService(
@@ -160,6 +162,7 @@ def build(
         JobLimits(
             max_requests=settings.batches.max_requests,
             ttl=timedelta(hours=settings.batches.job_ttl_hours),
+            max_line_bytes=settings.limits.max_body_bytes,
         ),
     )
     sweeper = Sweeper(files, worker, settings.files.sweep_interval_s)

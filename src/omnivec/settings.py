@@ -112,6 +112,12 @@ class BatchSettings(BaseModel):
     stop_timeout_s: float = Field(
         default=10.0, gt=0, description="How long shutdown waits for a running chunk."
     )
+    max_attempts: int = Field(
+        default=3, ge=1, description="Failed turns in a row after which a job is FAILED with the reason."
+    )
+    stuck_after_s: float = Field(
+        default=600.0, gt=0, description="A worker holding a job this long without progress fails /healthz."
+    )
 
 
 class MediaSettings(BaseModel):

@@ -42,10 +42,18 @@ class BatchRequest:
 LineParser = Callable[[int, bytes], BatchRequest]
 
 
+# A job's priority orders only its own key's jobs (keys take turns whatever their priorities);
+# values outside this range are clamped to it.
+MIN_PRIORITY = -1000
+MAX_PRIORITY = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class BatchLimits:
     max_requests: int = 1_000_000
     ttl: timedelta = timedelta(hours=48)
+    # Longest line of a JSONL input file (one request); the online body limit by default.
+    max_line_bytes: int = 64 * 1024 * 1024
 
 
 class JobControl(Protocol):
@@ -112,7 +120,7 @@ class BatchService:
 
         def requests() -> Iterator[BatchRequest]:
             index = 0
-            for line in self.files.lines(record):
+            for line in self.files.lines(record, self.limits.max_line_bytes):
                 if line.strip():
                     yield parse_line(index, line)
                     index += 1
@@ -180,7 +188,7 @@ class BatchService:
             owner=owner,
             model=f"models/{descriptor_name}",
             display_name=display_name,
-            priority=priority,
+            priority=min(max(priority, MIN_PRIORITY), MAX_PRIORITY),
             state=BatchState.PENDING,
             input_file=input_file,
             request_count=0,

@@ -246,16 +246,27 @@ class FilesService:
             self.blobs.delete(previous.blob_id)
         return record
 
-    def lines(self, record: StoredFile) -> Iterator[bytes]:
-        """The file's lines, without line ends (blocking: iterate off the event loop)."""
-        rest = b""
+    def lines(self, record: StoredFile, max_line_bytes: int | None = None) -> Iterator[bytes]:
+        """The file's lines, without line ends (blocking: iterate off the event loop). A line
+        longer than ``max_line_bytes`` is a 400 as soon as that many bytes of it are read."""
+        limit = max_line_bytes if max_line_bytes is not None else record.size_bytes
+        rest = bytearray()
+        number = 1
         for chunk in self.blobs.read(record.blob_id):
-            rest += chunk
-            *complete, rest = rest.split(b"\n")
-            for line in complete:
-                yield line.rstrip(b"\r")
+            start = 0
+            while (end := chunk.find(b"\n", start)) != -1:
+                rest += chunk[start:end]
+                if len(rest) > limit:
+                    raise _line_too_long(record, number, limit)
+                yield bytes(rest).rstrip(b"\r")
+                rest.clear()
+                number += 1
+                start = end + 1
+            rest += chunk[start:]
+            if len(rest) > limit:
+                raise _line_too_long(record, number, limit)
         if rest:
-            yield rest.rstrip(b"\r")
+            yield bytes(rest).rstrip(b"\r")
 
     # --- file_data parts --------------------------------------------------------------------
     async def resolve(self, part: FileRefPart, owner: str, field: str) -> BlobPart:
@@ -311,6 +322,13 @@ class FilesService:
         if removed:
             log.info("removed %d expired files, uploads or orphaned blobs", removed)
         return removed
+
+
+def _line_too_long(record: StoredFile, number: int, limit: int) -> InvalidArgument:
+    return InvalidArgument(
+        f"Line {number} of files/{record.file_id} is longer than the {limit} bytes one request may have; "
+        "put one request per line."
+    )
 
 
 async def pump(

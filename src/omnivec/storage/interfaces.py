@@ -131,8 +131,15 @@ class BatchStore(Protocol):
     def initialized(self) -> bool: ...
 
     def create(self, job: BatchJob, items: Iterable[BatchItem]) -> BatchJob:
-        """Store a job and all its items in one transaction; ``request_count`` is taken from
-        the items. Returns the stored job."""
+        """Store a job and all its items; ``request_count`` is taken from the items. The items
+        go in first, in small transactions (other writes never wait long), and the job last,
+        so a job is never seen half stored. Items of a creation that failed are removed; those
+        of one a crash cut short are removed by ``drop_orphans``. Returns the stored job."""
+        ...
+
+    def drop_orphans(self) -> int:
+        """Remove items no job refers to (a creation cut short); returns how many. Only while
+        no creation is under way (at start, under the worker lock)."""
         ...
 
     def get(self, owner: str, job_id: str) -> BatchJob | None: ...
@@ -149,9 +156,17 @@ class BatchStore(Protocol):
         """Remove a job and its items."""
         ...
 
-    def next_claimable(self) -> BatchJob | None:
-        """The unfinished job (PENDING, or RUNNING when it was interrupted) to work on next:
-        highest priority first, then oldest."""
+    def next_claimable(
+        self, after_owner: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> BatchJob | None:
+        """The unfinished job (PENDING, or RUNNING) to work on next: owners take turns in
+        order of name, starting after ``after_owner`` and wrapping around; within an owner,
+        highest priority first, then oldest. Jobs in ``skip`` are passed over."""
+        ...
+
+    def fail(self, job_id: str, error: ItemError, now: datetime) -> bool:
+        """Mark an unfinished job FAILED with ``error`` without reading it back (it may be
+        unreadable); False when it was not unfinished."""
         ...
 
     def transition(

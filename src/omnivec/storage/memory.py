@@ -226,11 +226,32 @@ class MemoryBatchStore:
             self._results.pop(job_id, None)
             return True
 
-    def next_claimable(self) -> BatchJob | None:
+    def drop_orphans(self) -> int:
+        return 0  # a creation is stored whole under the lock: there are none
+
+    def next_claimable(
+        self, after_owner: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> BatchJob | None:
         with self._lock:
-            open_jobs = [j for j in self._jobs.values() if not j.state.is_terminal]
-        open_jobs.sort(key=lambda j: (-j.priority, j.create_time, j.job_id))
-        return open_jobs[0] if open_jobs else None
+            open_jobs = [j for j in self._jobs.values() if not j.state.is_terminal and j.job_id not in skip]
+        if not open_jobs:
+            return None
+        owners = sorted({j.owner for j in open_jobs})
+        later = [o for o in owners if after_owner is None or o > after_owner]
+        owner = (later or owners)[0]
+        mine = [j for j in open_jobs if j.owner == owner]
+        mine.sort(key=lambda j: (-j.priority, j.create_time, j.job_id))
+        return mine[0]
+
+    def fail(self, job_id: str, error: ItemError, now: datetime) -> bool:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.state.is_terminal:
+                return False
+            self._jobs[job_id] = replace(
+                job, state=BatchState.FAILED, update_time=now, end_time=now, error=error
+            )
+            return True
 
     def transition(
         self,
