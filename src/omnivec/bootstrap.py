@@ -129,6 +129,7 @@ def build(
             ttl=timedelta(hours=settings.files.ttl_hours),
             upload_session_ttl=timedelta(hours=settings.files.upload_session_ttl_hours),
             max_resolve_bytes=settings.limits.max_body_bytes,
+            max_open_uploads=settings.files.max_open_uploads,
         ),
         budget=memory,
     )
@@ -165,7 +166,8 @@ def build(
             max_line_bytes=settings.limits.max_body_bytes,
         ),
     )
-    sweeper = Sweeper(files, worker, settings.files.sweep_interval_s)
+    compact = stores.database.compact if stores.database is not None else None
+    sweeper = Sweeper(files, worker, settings.files.sweep_interval_s, compact)
     uploads = ResumableUploads(files)
     return Container(
         settings,

@@ -98,6 +98,9 @@ class FileSettings(BaseModel):
         default=24.0, gt=0, description="How long an unfinished resumable upload can still be resumed."
     )
     sweep_interval_s: float = Field(default=60.0, gt=0, description="How often expired files are removed.")
+    max_open_uploads: int = Field(
+        default=16, ge=1, description="Unfinished resumable uploads one owner (API key) may have open."
+    )
 
 
 class BatchSettings(BaseModel):

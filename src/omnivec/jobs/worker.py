@@ -205,12 +205,15 @@ class BatchWorker:
                 await self._idle()
 
     async def _drop_orphans(self) -> None:
-        """Items of job creations a crash cut short (no creation is under way at start)."""
+        """What a crash left half made: items of job creations and temporaries of output files
+        (nothing of the kind is under way at start)."""
         try:
             if self.store.initialized() and (dropped := await asyncio.to_thread(self.store.drop_orphans)):
                 log.info("removed the stored requests of %d batch creations cut short", dropped)
+            if removed := await asyncio.to_thread(self.files.blobs.remove_temporaries):
+                log.info("removed %d temporary files of output writes cut short", removed)
         except Exception:
-            log.exception("could not remove the requests of batch creations cut short")
+            log.exception("could not remove what writes cut short left behind")
 
     async def _failed_turn(self, job: BatchJob) -> None:
         """A turn of ``job`` raised: count it, and give the job up when it keeps failing."""

@@ -44,6 +44,7 @@ class FileLimits:
     ttl: timedelta = timedelta(hours=48)
     upload_session_ttl: timedelta = timedelta(hours=24)
     max_resolve_bytes: int = 64 * 1024 * 1024  # the largest file one embed request may refer to
+    max_open_uploads: int = 16  # unfinished resumable uploads per owner
 
 
 def new_file_id() -> str:
@@ -152,7 +153,8 @@ class FilesService:
     def quota_error(self, size: int, owner_total: int) -> InvalidArgument:
         return InvalidArgument(
             f"Storing {size} more bytes would exceed the {self.limits.max_total_bytes} bytes of files "
-            f"this API key may keep ({owner_total} stored); delete some files first."
+            f"this API key may keep ({owner_total} stored or declared by unfinished uploads); delete some "
+            "files or cancel unfinished uploads first."
         )
 
     async def create(

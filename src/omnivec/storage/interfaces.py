@@ -29,6 +29,10 @@ class OverQuota(Exception):
     """Adding the file would take the owner's stored bytes over the quota."""
 
 
+class TooManySessions(Exception):
+    """The owner already has as many unfinished upload sessions as it may."""
+
+
 class BlobMissing(Exception):
     """No blob of that id."""
 
@@ -53,7 +57,10 @@ class FileStore(Protocol):
 
     def remove(self, owner: str, file_id: str) -> StoredFile | None: ...
 
-    def total_bytes(self, owner: str) -> int: ...
+    def total_bytes(self, owner: str) -> int:
+        """Bytes the owner's files hold plus those its unfinished uploads declared (or, without a
+        declared size, have received): what counts against its quota."""
+        ...
 
     def expired(self, now: datetime, limit: int) -> list[StoredFile]: ...
 
@@ -61,7 +68,13 @@ class FileStore(Protocol):
         """Every blob id a file or an upload session refers to."""
         ...
 
-    def open_session(self, session: UploadSession) -> None: ...
+    def open_session(
+        self, session: UploadSession, *, quota_bytes: int | None = None, max_sessions: int | None = None
+    ) -> None:
+        """Open a session, in one transaction with the checks: the owner's stored bytes plus its
+        sessions' (declared, else received) may not pass ``quota_bytes`` (OverQuota), nor its
+        open sessions ``max_sessions`` (TooManySessions)."""
+        ...
 
     def session(self, upload_id: str) -> UploadSession | None: ...
 
@@ -117,6 +130,11 @@ class BlobStore(Protocol):
 
     def delete(self, blob_id: str) -> None:
         """Remove a blob, complete or staged; a missing blob is not an error."""
+        ...
+
+    def remove_temporaries(self) -> int:
+        """Remove the temporaries of blob writes a crash cut short; returns how many. Only while
+        no blob is being written (at start, under the worker lock)."""
         ...
 
     def ids(self) -> list[tuple[str, datetime]]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from omnivec.storage.interfaces import BlobMissing, DuplicateName, OverQuota
+from omnivec.storage.interfaces import BlobMissing, DuplicateName, OverQuota, TooManySessions
 from omnivec.storage.local_blobs import check_blob_id
 from omnivec.storage.records import (
     BatchItem,
@@ -66,7 +66,13 @@ class MemoryFileStore:
             return self._total(owner)
 
     def _total(self, owner: str) -> int:
-        return sum(f.size_bytes for (o, _), f in self._files.items() if o == owner)
+        stored = sum(f.size_bytes for (o, _), f in self._files.items() if o == owner)
+        pending = sum(
+            s.declared_size if s.declared_size is not None else s.received
+            for s in self._sessions.values()
+            if s.owner == owner
+        )
+        return stored + pending
 
     def expired(self, now: datetime, limit: int) -> list[StoredFile]:
         with self._lock:
@@ -77,10 +83,20 @@ class MemoryFileStore:
         with self._lock:
             return {f.blob_id for f in self._files.values()} | {s.blob_id for s in self._sessions.values()}
 
-    def open_session(self, session: UploadSession) -> None:
+    def open_session(
+        self, session: UploadSession, *, quota_bytes: int | None = None, max_sessions: int | None = None
+    ) -> None:
         with self._lock:
             if session.upload_id in self._sessions:
                 raise ValueError("duplicate upload id")
+            mine = sum(1 for s in self._sessions.values() if s.owner == session.owner)
+            if max_sessions is not None and mine >= max_sessions:
+                raise TooManySessions(session.owner)
+            if (
+                quota_bytes is not None
+                and self._total(session.owner) + (session.declared_size or 0) > quota_bytes
+            ):
+                raise OverQuota(session.file_id)
             self._sessions[session.upload_id] = session
 
     def session(self, upload_id: str) -> UploadSession | None:
@@ -101,8 +117,13 @@ class MemoryFileStore:
 
     def finish_session(self, upload_id: str, record: StoredFile, *, quota_bytes: int | None) -> None:
         with self._lock:
-            self._add(record, quota_bytes, replace=False)
-            self._sessions.pop(upload_id, None)
+            session = self._sessions.pop(upload_id, None)
+            try:
+                self._add(record, quota_bytes, replace=False)
+            except BaseException:
+                if session is not None:
+                    self._sessions[upload_id] = session
+                raise
 
     def expired_sessions(self, now: datetime, limit: int) -> list[UploadSession]:
         with self._lock:
@@ -173,6 +194,9 @@ class MemoryBlobStore:
             self._complete.pop(blob_id, None)
             self._staged.pop(blob_id, None)
             self._times.pop(blob_id, None)
+
+    def remove_temporaries(self) -> int:
+        return 0  # blobs are written whole under the lock: there are none
 
     def ids(self) -> list[tuple[str, datetime]]:
         with self._lock:
