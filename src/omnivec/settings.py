@@ -69,7 +69,19 @@ class LimitSettings(BaseModel):
     max_text_chars: int = Field(1_000_000, ge=1, description="Characters in one text part.")
     request_timeout_s: float = Field(120.0, gt=0, description="Whole embedding call, from parsing to result.")
     body_timeout_s: float = Field(
-        30.0, gt=0, description="To receive a request body, once its headers arrived."
+        30.0,
+        gt=0,
+        description="To receive a request body, once its headers arrived (uploads: plus one second per "
+        "min_upload_bytes_per_s bytes).",
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="To receive a request's headers, from the connection or the last response."
+    )
+    min_upload_bytes_per_s: int = Field(
+        64 * 1024, ge=1, description="Slowest upload rate accepted: uploads get this much more time per byte."
+    )
+    max_body_slots_per_client: int = Field(
+        64, ge=1, description="Request bodies one client address may be sending at once; then 429."
     )
     max_concurrent_requests: int = Field(
         1024, ge=1, description="HTTP requests in progress at once; more get 429 before their body is read."
