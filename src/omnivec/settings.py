@@ -123,6 +123,12 @@ class BatchSettings(BaseModel):
         default=48.0, gt=0, description="Jobs not finished this long after creation expire."
     )
     max_requests: int = Field(default=1_000_000, ge=1, description="Requests in one batch job.")
+    max_inline_requests: int = Field(
+        default=10_000,
+        ge=1,
+        le=20_000,
+        description="Requests in one inline batch (inputConfig.requests); larger jobs go in a JSONL file.",
+    )
     poll_interval_s: float = Field(default=2.0, gt=0, description="How often an idle worker looks for jobs.")
     stop_timeout_s: float = Field(
         default=10.0, gt=0, description="How long shutdown waits for a running chunk."

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from omnivec.errors import AlreadyExists, InvalidArgument, NotFound
+from omnivec.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from omnivec.logging import get_logger
 from omnivec.services.memory_budget import MemoryBudget
-from omnivec.storage.interfaces import BlobStore, DuplicateName, FileStore, OverQuota, StagedBlob
+from omnivec.storage.interfaces import BlobMissing, BlobStore, DuplicateName, FileStore, OverQuota, StagedBlob
 from omnivec.storage.local_blobs import new_blob_id
 from omnivec.storage.records import Clock, FileSource, StoredFile, utc_now
 from omnivec.types import BlobPart, FileRefPart
@@ -113,8 +113,22 @@ class FilesService:
     async def download(self, owner: str, name: str) -> tuple[StoredFile, Iterator[bytes]]:
         """The record and an iterator over the bytes (blocking reads: iterate off the loop)."""
         record = await self.get(owner, name)
-        chunks = await asyncio.to_thread(self.blobs.read, record.blob_id)
+        chunks = await asyncio.to_thread(self.open_bytes, record)
         return record, chunks
+
+    def open_bytes(self, record: StoredFile) -> Iterator[bytes]:
+        """The file's bytes (blocking). A file whose bytes are gone from the blob store (lost
+        under the database: a disk fault, a hand-edited data directory) is removed, and the
+        caller gets a clear 400 instead of an internal error, now and a 404 from then on."""
+        try:
+            return self.blobs.read(record.blob_id)
+        except BlobMissing:
+            log.error("the bytes of files/%s are missing from storage; the file is removed", record.file_id)
+            self.store.remove(record.owner, record.file_id)
+            raise FailedPrecondition(
+                f"The bytes of files/{record.file_id} are missing from the server's storage, so the file "
+                "cannot be used and has been removed; upload it again."
+            ) from None
 
     # --- writing --------------------------------------------------------------------------
     async def delete(self, owner: str, name: str) -> None:
@@ -254,7 +268,7 @@ class FilesService:
         limit = max_line_bytes if max_line_bytes is not None else record.size_bytes
         rest = bytearray()
         number = 1
-        for chunk in self.blobs.read(record.blob_id):
+        for chunk in self.open_bytes(record):
             start = 0
             while (end := chunk.find(b"\n", start)) != -1:
                 rest += chunk[start:end]
@@ -293,7 +307,7 @@ class FilesService:
         # Taken from the memory budget before a byte is read (429 when spent), held until the
         # embedding call that asked for it returns.
         self.budget.charge(record.size_bytes)
-        data = await asyncio.to_thread(lambda: b"".join(self.blobs.read(record.blob_id)))
+        data = await asyncio.to_thread(lambda: b"".join(self.open_bytes(record)))
         return BlobPart(part.mime_type or record.mime_type, data)
 
     # --- expiry -----------------------------------------------------------------------------

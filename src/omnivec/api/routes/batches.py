@@ -52,6 +52,14 @@ async def async_batch_embed_content(request: Request, model: str) -> JSONRespons
         )
     else:
         assert config.requests is not None
+        limit = c.settings.batches.max_inline_requests
+        if len(config.requests.requests) > limit:
+            raise InvalidArgument.at(
+                "batch.inputConfig.requests.requests",
+                f"an inline batch may hold at most {limit} requests (got {len(config.requests.requests)}); "
+                "put larger batches in a JSONL file uploaded with the Files API and name it in "
+                "inputConfig.fileName",
+            )
         requests = [reader.inlined(i, raw) for i, raw in enumerate(config.requests.requests)]
         job = await c.batches.create(
             owner(request), model, requests, display_name=batch.display_name, priority=batch.priority
