@@ -18,6 +18,7 @@ from omnivec.services.batches import BatchLimits as JobLimits
 from omnivec.services.batches import BatchService
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
+from omnivec.services.file_resolver import StoredFileResolver
 from omnivec.services.files import FileLimits, FilesService
 from omnivec.services.memory_budget import MemoryBudget
 from omnivec.services.uploads import ResumableUploads
@@ -138,7 +139,7 @@ def build(
         catalogue,
         max_parts_per_content=settings.limits.max_parts_per_content,
         max_text_chars=settings.limits.max_text_chars,
-        files=files,
+        files=StoredFileResolver(files),
         decoder=part_decoder(settings, catalogue, memory),
         budget=memory,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from omnivec.services.batch_items import output_line
-from omnivec.services.files import GENERATED_PREFIX, FilesService
+from omnivec.services.file_names import GENERATED_PREFIX
+from omnivec.services.files import FilesService
 from omnivec.storage.interfaces import BatchStore
 from omnivec.storage.records import BatchJob
 

@@ -15,7 +15,8 @@ import weakref
 from collections.abc import AsyncIterable
 
 from omnivec.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
-from omnivec.services.files import FilesService, pump
+from omnivec.services.files import FilesService
+from omnivec.services.upload_pump import pump
 from omnivec.storage.interfaces import BlobStore, DuplicateName, OverQuota, TooManySessions
 from omnivec.storage.local_blobs import new_blob_id
 from omnivec.storage.records import StoredFile, UploadSession
