@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +38,12 @@ from omnivec.types import BatchState
 log = get_logger(__name__)
 
 CANCELLED = ItemError(1, "CANCELLED", "The batch was cancelled.")
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingCommit:
+    next_start: int  # the checkpoint once it is committed
+    task: asyncio.Future[BatchJob | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,7 @@ class BatchWorker:
         self._resumed: set[str] = set()  # jobs this worker has had a turn of
         self._beat = time.monotonic()  # when the loop last finished a step
         self._next_expiry_check = 0.0  # overdue jobs are looked for once per poll interval
+        self._commits: dict[str, _PendingCommit] = {}  # chunk commits still being written
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -166,6 +172,12 @@ class BatchWorker:
 
     # --- the loop -----------------------------------------------------------------------------
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        finally:
+            await self._settle_all()  # every embedded chunk is committed before the worker stops
+
+    async def _loop(self) -> None:
         waiting_logged = False
         while not self._stopping:
             self._beat = time.monotonic()
@@ -236,6 +248,8 @@ class BatchWorker:
     async def _take_turn(self, job: BatchJob) -> None:
         """Start or continue ``job`` for one turn: one chunk, or its settling."""
         now = self.clock()
+        if job.expire_time <= now or job.cancel_requested:
+            await self._settle(job.job_id)
         if job.expire_time <= now:
             await self.expire_overdue()
             return
@@ -246,6 +260,7 @@ class BatchWorker:
             self.embeddings.catalogue.resolve(job.model)
         except NotFound as exc:
             error = item_error(exc)
+            await self._settle(job.job_id)
             await asyncio.to_thread(transition, self.store, job, BatchState.FAILED, now, error=error)
             return
         if job.state is BatchState.PENDING:
@@ -266,42 +281,74 @@ class BatchWorker:
             self._cancel_events.pop(job.job_id, None)
 
     async def _advance(self, job: BatchJob, cancel_event: asyncio.Event) -> None:
-        if self._stopping:
-            return
-        if cancel_event.is_set() or job.cancel_requested:
-            await asyncio.to_thread(
-                transition, self.store, job, BatchState.CANCELLED, self.clock(), error=CANCELLED
-            )
-            return
-        if job.expire_time <= self.clock():
+        """One chunk. Its results are committed while the next chunk is embedded (the commit,
+        an fsync, would otherwise leave the model idle): the commit stays pending into the job's
+        next turn, which reads its items from where the commit will leave the checkpoint, starts
+        embedding them, and only then waits for the commit."""
+        if self._stopping or cancel_event.is_set() or job.cancel_requested or job.expire_time <= self.clock():
+            job = await self._settle(job.job_id) or job
+            if self._stopping:
+                return
+            if cancel_event.is_set() or job.cancel_requested:
+                await asyncio.to_thread(
+                    transition, self.store, job, BatchState.CANCELLED, self.clock(), error=CANCELLED
+                )
+                return
             await self.expire_overdue()
             return
-        if job.checkpoint < job.request_count:
-            items = await asyncio.to_thread(
-                self.store.items, job.job_id, job.checkpoint, self.settings.chunk_items
-            )
-            if not items:  # a failed turn: a job that keeps failing is given up
-                raise LookupError(f"batches/{job.job_id} has no stored request at {job.checkpoint}")
-            results = await self._interruptible(self.chunks.embed_chunk(job, items), cancel_event)
+        pending = self._commits.pop(job.job_id, None)
+        start = pending.next_start if pending is not None else job.checkpoint
+        if start < job.request_count:
+            items = await asyncio.to_thread(self.store.items, job.job_id, start, self.settings.chunk_items)
+            work = asyncio.ensure_future(self.chunks.embed_chunk(job, items)) if items else None
+            if pending is not None:
+                updated = await pending.task
+                if updated is None:  # cancelled, expired or deleted by someone else
+                    if work is not None:
+                        work.cancel()
+                    return
+                job = updated
+            if work is None:  # a failed turn: a job that keeps failing is given up
+                raise LookupError(f"batches/{job.job_id} has no stored request at {start}")
+            results = await self._interruptible(work, cancel_event)
             if results is None:
                 return  # cancelled mid-chunk: the next turn settles it
-            updated = await asyncio.to_thread(
-                self.store.commit_chunk, job.job_id, job.checkpoint, results, self.clock()
+            commit = asyncio.ensure_future(
+                asyncio.to_thread(self.store.commit_chunk, job.job_id, start, results, self.clock())
             )
+            if start + len(items) < job.request_count:
+                self._commits[job.job_id] = _PendingCommit(start + len(items), commit)
+                return
+            updated = await commit
             if updated is None:
-                return  # cancelled, expired or deleted by someone else
+                return
+            job = updated
+        elif pending is not None:
+            updated = await pending.task
+            if updated is None:
+                return
             job = updated
         if job.checkpoint >= job.request_count:
             await self._finish(job)
             self._resumed.discard(job.job_id)
 
+    async def _settle(self, job_id: str) -> BatchJob | None:
+        """Wait for the job's pending commit, if any; the job as it left it."""
+        pending = self._commits.pop(job_id, None)
+        return await pending.task if pending is not None else None
+
+    async def _settle_all(self) -> None:
+        for job_id in list(self._commits):
+            with contextlib.suppress(Exception):
+                await self._settle(job_id)
+
     async def _interruptible(
-        self, work: Coroutine[Any, Any, list[ItemResult]], cancel_event: asyncio.Event
+        self, task: asyncio.Future[list[ItemResult]], cancel_event: asyncio.Event
     ) -> list[ItemResult] | None:
-        task = asyncio.create_task(work)
-        cancelled = asyncio.ensure_future(cancel_event.wait())
+        cancelled: asyncio.Future[Any] = asyncio.ensure_future(cancel_event.wait())
+        waited: list[asyncio.Future[Any]] = [task, cancelled]
         try:
-            await asyncio.wait({task, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
         finally:
             cancelled.cancel()
         if task.done():
