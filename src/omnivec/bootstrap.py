@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from omnivec import media
@@ -22,7 +22,9 @@ from omnivec.services.calibration import QuantizationRanges
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embedding_cache import EmbeddingCache
 from omnivec.services.embeddings import EmbeddingService, PartDecoder, TextOnlyParts
+from omnivec.services.file_resolver import StoredFileResolver
 from omnivec.services.files import FileLimits, FilesService
+from omnivec.services.memory_budget import MemoryBudget
 from omnivec.services.search_store_ingestion import DocumentIngestor, IngestionSettings
 from omnivec.services.search_stores import SearchStoreLimits, SearchStoreService, VectorStoreHandle
 from omnivec.services.uploads import ResumableUploads
@@ -50,6 +52,7 @@ class Container:
     worker: BatchWorker
     sweeper: Sweeper
     quantization: QuantizationRanges | None = None
+    memory: MemoryBudget = field(default_factory=lambda: MemoryBudget(None))
     _started: bool = False
     search_stores: SearchStoreService | None = None
     ingestion: IngestionWorker | None = None
@@ -84,6 +87,7 @@ class Container:
             await asyncio.to_thread(self.runtime.stop)
             if self.search_stores is not None:
                 self.search_stores.vectors.close()
+            self.embeddings.decoder.close()
             self.stores.close()
             self._started = False
 
@@ -135,6 +139,7 @@ def build(
     aliases = {name: (target or first) for name, target in settings.aliases.items()} if first else {}
     catalogue = ModelCatalogue(descriptors, aliases)
     stores = stores or open_local(settings.data_dir)
+    memory = MemoryBudget(settings.limits.max_body_bytes_in_flight)
     files = FilesService(
         stores.files,
         stores.blobs,
@@ -144,16 +149,19 @@ def build(
             ttl=timedelta(hours=settings.files.ttl_hours),
             upload_session_ttl=timedelta(hours=settings.files.upload_session_ttl_hours),
             max_resolve_bytes=settings.limits.max_body_bytes,
+            max_open_uploads=settings.files.max_open_uploads,
         ),
+        budget=memory,
     )
     embeddings = EmbeddingService(
         runtime,
         catalogue,
         max_parts_per_content=settings.limits.max_parts_per_content,
         max_text_chars=settings.limits.max_text_chars,
-        files=files,
-        decoder=part_decoder(settings, catalogue),
+        files=StoredFileResolver(files),
+        decoder=part_decoder(settings, catalogue, memory),
         cache=embedding_cache(settings),
+        budget=memory,
     )
     worker = BatchWorker(
         stores.batches,
@@ -164,6 +172,8 @@ def build(
             chunk_items=settings.batches.chunk_items,
             poll_interval_s=settings.batches.poll_interval_s,
             stop_timeout_s=settings.batches.stop_timeout_s,
+            max_attempts=settings.batches.max_attempts,
+            stuck_after_s=settings.batches.stuck_after_s,
         ),
     )
     batches = BatchService(
@@ -174,9 +184,11 @@ def build(
         JobLimits(
             max_requests=settings.batches.max_requests,
             ttl=timedelta(hours=settings.batches.job_ttl_hours),
+            max_line_bytes=settings.limits.max_body_bytes,
         ),
     )
-    sweeper = Sweeper(files, worker, settings.files.sweep_interval_s)
+    compact = stores.database.compact if stores.database is not None else None
+    sweeper = Sweeper(files, worker, settings.files.sweep_interval_s, compact)
     uploads = ResumableUploads(files)
     container = Container(
         settings,
@@ -190,6 +202,7 @@ def build(
         worker,
         sweeper,
         quantization=QuantizationRanges(embeddings, settings.data_dir / "calibration"),
+        memory=memory,
     )
     if stores.search_stores is not None:
         _add_search_stores(container, stores.search_stores)
@@ -264,14 +277,19 @@ def embedding_cache(settings: Settings) -> EmbeddingCache | None:
     return EmbeddingCache(int(settings.cache.memory_mb * 1024 * 1024), persistent)
 
 
-def part_decoder(settings: Settings, catalogue: ModelCatalogue) -> PartDecoder:
+def part_decoder(
+    settings: Settings, catalogue: ModelCatalogue, memory: MemoryBudget | None = None
+) -> PartDecoder:
     """Media parts are decoded when the media extra is installed; without it only text is taken."""
     if not media.available():
         log.info("media libraries not installed: only text parts are accepted")
         return TextOnlyParts()
+    from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers
     from omnivec.services.media_decoding import MediaPartDecoder
 
-    return MediaPartDecoder(catalogue, settings.media)
+    m = settings.media
+    pdf_workers = PdfWorkers(PdfWorkerLimits(m.pdf_workers, m.pdf_worker_memory_bytes, m.pdf_timeout_s))
+    return MediaPartDecoder(catalogue, settings.media, pdf_workers, memory)
 
 
 def batch_limits(settings: Settings) -> BatchLimits:

@@ -71,13 +71,28 @@ class LimitSettings(BaseModel):
     max_text_chars: int = Field(1_000_000, ge=1, description="Characters in one text part.")
     request_timeout_s: float = Field(120.0, gt=0, description="Whole embedding call, from parsing to result.")
     body_timeout_s: float = Field(
-        30.0, gt=0, description="To receive a request body, once its headers arrived."
+        30.0,
+        gt=0,
+        description="To receive a request body, once its headers arrived (uploads: plus one second per "
+        "min_upload_bytes_per_s bytes).",
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="To receive a request's headers, from the connection or the last response."
+    )
+    min_upload_bytes_per_s: int = Field(
+        64 * 1024, ge=1, description="Slowest upload rate accepted: uploads get this much more time per byte."
+    )
+    max_body_slots_per_client: int = Field(
+        64, ge=1, description="Request bodies one client address may be sending at once; then 429."
     )
     max_concurrent_requests: int = Field(
         1024, ge=1, description="HTTP requests in progress at once; more get 429 before their body is read."
     )
     max_body_bytes_in_flight: int = Field(
-        256 * 1024 * 1024, ge=1024, description="Request body bytes held by all requests together; then 429."
+        1024 * 1024 * 1024,
+        ge=1024,
+        description="Bytes held for all requests together (bodies, stored files read for them, decoded "
+        "media); past it new requests get 429.",
     )
 
     @model_validator(mode="after")
@@ -97,6 +112,9 @@ class FileSettings(BaseModel):
         default=24.0, gt=0, description="How long an unfinished resumable upload can still be resumed."
     )
     sweep_interval_s: float = Field(default=60.0, gt=0, description="How often expired files are removed.")
+    max_open_uploads: int = Field(
+        default=16, ge=1, description="Unfinished resumable uploads one owner (API key) may have open."
+    )
 
 
 class BatchSettings(BaseModel):
@@ -107,9 +125,21 @@ class BatchSettings(BaseModel):
         default=48.0, gt=0, description="Jobs not finished this long after creation expire."
     )
     max_requests: int = Field(default=1_000_000, ge=1, description="Requests in one batch job.")
+    max_inline_requests: int = Field(
+        default=10_000,
+        ge=1,
+        le=20_000,
+        description="Requests in one inline batch (inputConfig.requests); larger jobs go in a JSONL file.",
+    )
     poll_interval_s: float = Field(default=2.0, gt=0, description="How often an idle worker looks for jobs.")
     stop_timeout_s: float = Field(
         default=10.0, gt=0, description="How long shutdown waits for a running chunk."
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, description="Failed turns in a row after which a job is FAILED with the reason."
+    )
+    stuck_after_s: float = Field(
+        default=600.0, gt=0, description="A worker holding a job this long without progress fails /healthz."
     )
 
 
@@ -143,6 +173,15 @@ class MediaSettings(BaseModel):
     max_pdf_pages: int = Field(6, ge=1, description="PDF pages in one Content.")
     pdf_render_dpi: float = Field(144.0, gt=0, le=600.0, description="Resolution of rendered PDF pages.")
     decode_concurrency: int = Field(4, ge=1, description="Media decodes running at once (bounds memory).")
+    pdf_workers: int = Field(2, ge=1, description="Worker processes that parse PDFs (PDFs read at once).")
+    pdf_worker_memory_bytes: int = Field(
+        1024 * 1024 * 1024,
+        ge=64 * 1024 * 1024,
+        description="Memory one PDF worker may grow by while reading a PDF; past it the PDF is refused.",
+    )
+    pdf_timeout_s: float = Field(
+        20.0, gt=0, description="Time to read one PDF; past it the worker is killed and the PDF refused."
+    )
 
 
 class SearchStoreSettings(BaseModel):

@@ -59,7 +59,9 @@ def create_app(container: Container) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=limits.max_body_bytes,
         timeout_s=limits.body_timeout_s,
-        budget_bytes=limits.max_body_bytes_in_flight,
+        budget=container.memory,
+        min_upload_rate=limits.min_upload_bytes_per_s,
+        slots_per_client=limits.max_body_slots_per_client,
     )
     app.add_middleware(ConcurrencyLimitMiddleware, limit=limits.max_concurrent_requests, exempt=PROBE_PATHS)
     app.add_middleware(AuthMiddleware, keys=keys)

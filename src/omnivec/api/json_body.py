@@ -72,7 +72,9 @@ def _check_container_count(value: Any) -> None:
         if seen > MAX_CONTAINERS:
             raise InvalidArgument(
                 f"Invalid JSON payload received. The body holds more than {MAX_CONTAINERS} JSON objects "
-                "and arrays; no valid request has that many. Send fewer parts or requests at a time."
+                f"and arrays, the most one request may hold (an inline batch of about {MAX_CONTAINERS // 5} "
+                "requests). Send fewer parts or requests at a time; larger batch jobs go in a JSONL file "
+                "(inputConfig.fileName)."
             )
         children = item.values() if isinstance(item, dict) else item
         stack.extend(c for c in children if isinstance(c, dict | list))

@@ -16,8 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnivec.api.errors import unexpected_error_response
 from omnivec.api.responses import error_response
-from omnivec.errors import InvalidArgument, ResourceExhausted
+from omnivec.errors import InvalidArgument, OmnivecError, ResourceExhausted
 from omnivec.logging import request_id_var
+from omnivec.services.memory_budget import MemoryBudget
 
 # /v1, /v1beta, /v1alpha, /v1beta2 … optionally behind /upload or /resumable/upload.
 _VERSIONED = re.compile(
@@ -114,19 +115,35 @@ class ApiVersionMiddleware:
 
 class BodyLimitMiddleware:
     """Refuse bodies over the limit before reading them into memory (Google answers 400, not
-    413), bodies that arrive too slowly, and bodies beyond the budget of body bytes held by all
-    requests together (429). Upload routes stream to disk and enforce their own limits.
+    413), bodies that arrive too slowly, and bodies beyond the budget of bytes held for all
+    requests together (429): the server's one memory budget, which stored files read and media
+    decoded for requests draw on too.
 
     A declared Content-Length is judged before a byte of the body is read; a chunked body is
     counted as it arrives and refused as soon as it passes a limit.
+
+    Upload routes stream to disk and enforce their own size limits, but have a deadline too:
+    ``timeout_s`` plus one second per ``min_upload_rate`` bytes, so a body sent a byte at a time
+    cannot hold a slot for long. And one client address may be sending at most
+    ``slots_per_client`` bodies at once, so slow senders from one place cannot take every slot.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float, budget_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout_s: float,
+        budget: MemoryBudget,
+        min_upload_rate: int = 64 * 1024,
+        slots_per_client: int = 64,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
-        self.budget_bytes = budget_bytes
-        self.in_flight_bytes = 0  # event-loop state only: no lock needed
+        self.budget = budget
+        self.min_upload_rate = min_upload_rate
+        self.slots_per_client = slots_per_client
+        self.sending: dict[str, int] = {}  # client address -> bodies being received (event-loop state)
 
     def _too_big(self) -> InvalidArgument:
         return InvalidArgument(f"Request payload size exceeds the limit: {self.max_bytes} bytes.")
@@ -142,49 +159,92 @@ class BodyLimitMiddleware:
             "Too much request data is arriving at once; retry after a short wait.", retry_after_s=1.0
         )
 
+    def _too_many_from(self) -> ResourceExhausted:
+        return ResourceExhausted(
+            f"This client is already sending {self.slots_per_client} request bodies; "
+            "retry after a short wait.",
+            retry_after_s=1.0,
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/upload/"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope["path"].startswith("/upload/")
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await error_response(self._too_big(), headers={"Connection": "close"})(scope, receive, send)
+        has_body = declared != 0 and (declared is not None or _chunked(scope))
+        address = str((scope.get("client") or ("-",))[0])
+        refusal: OmnivecError | None = None
+        if has_body and self.sending.get(address, 0) >= self.slots_per_client:
+            refusal = self._too_many_from()
+        elif not upload and declared is not None and declared > self.max_bytes:
+            refusal = self._too_big()
+        elif not upload and declared is not None and not self.budget.try_take(declared):
+            refusal = self._over_budget()
+        if refusal is not None:
+            await error_response(refusal, headers={"Connection": "close"})(scope, receive, send)
             return
-        if declared is not None and self.in_flight_bytes + declared > self.budget_bytes:
-            await error_response(self._over_budget(), headers={"Connection": "close"})(scope, receive, send)
-            return
-        reserved = declared or 0
-        self.in_flight_bytes += reserved
+        reserved = 0 if upload else (declared or 0)
         seen = 0
-        body_done = False
-        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        body_done = not has_body
+        if has_body:
+            self.sending[address] = self.sending.get(address, 0) + 1
+        started = asyncio.get_running_loop().time()
+
+        def deadline() -> float:
+            allowed = self.timeout_s
+            if upload:  # large bodies by design: time in proportion to their size
+                allowed += max(declared or 0, seen) / self.min_upload_rate
+            return started + allowed
+
+        def body_finished() -> None:
+            nonlocal body_done
+            if not body_done:
+                body_done = True
+                self._release_slot(address)
 
         async def limited_receive() -> Message:
-            nonlocal seen, body_done, reserved
+            nonlocal seen, reserved
             if body_done:  # after the body only a disconnect can come: no deadline on waiting for it
                 return await receive()
-            remaining = deadline - asyncio.get_running_loop().time()
+            remaining = deadline() - asyncio.get_running_loop().time()
             try:
                 message = await asyncio.wait_for(receive(), max(remaining, 0.0))
             except TimeoutError:
+                body_finished()
                 raise self._too_slow() from None
             if message["type"] == "http.request":
                 size = len(message.get("body", b""))
                 seen += size
-                if seen > self.max_bytes:
-                    raise self._too_big()
-                if declared is None:  # chunked: reserve as it arrives
-                    if self.in_flight_bytes + size > self.budget_bytes:
-                        raise self._over_budget()
-                    self.in_flight_bytes += size
-                    reserved += size
-                body_done = not message.get("more_body", False)
+                if not upload:
+                    if seen > self.max_bytes:
+                        raise self._too_big()
+                    if declared is None:  # chunked: reserve as it arrives
+                        if not self.budget.try_take(size):
+                            raise self._over_budget()
+                        reserved += size
+                if not message.get("more_body", False):
+                    body_finished()
+            else:
+                body_finished()
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         finally:
-            self.in_flight_bytes -= reserved
+            body_finished()
+            self.budget.give(reserved)
+
+    def _release_slot(self, address: str) -> None:
+        left = self.sending.get(address, 0) - 1
+        if left > 0:
+            self.sending[address] = left
+        else:
+            self.sending.pop(address, None)
+
+
+def _chunked(scope: Scope) -> bool:
+    return b"chunked" in dict(scope["headers"]).get(b"transfer-encoding", b"").lower()
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -11,6 +11,7 @@ import socket
 
 import uvicorn
 
+from omnivec.api.header_deadline import with_header_deadline
 from omnivec.bootstrap import Container
 from omnivec.errors import FailedPrecondition
 
@@ -52,6 +53,9 @@ def build_server(container: Container) -> uvicorn.Server:
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s + _SHUTDOWN_MARGIN_S),
         server_header=False,
+        http=with_header_deadline(settings.limits.header_timeout_s),
+        # Between requests a connection may idle this long; its next headers have their deadline.
+        timeout_keep_alive=int(min(settings.limits.header_timeout_s, 5)) or 1,
     )
     return DrainingServer(config, container)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from omnivec.jobs.worker import BatchWorker
 from omnivec.logging import get_logger
@@ -13,10 +14,18 @@ log = get_logger(__name__)
 
 
 class Sweeper:
-    def __init__(self, files: FilesService, worker: BatchWorker, interval_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        files: FilesService,
+        worker: BatchWorker,
+        interval_s: float = 60.0,
+        compact: Callable[[], int] | None = None,
+    ) -> None:
         self.files = files
         self.worker = worker
         self.interval_s = interval_s
+        # Gives the space of deleted and expired jobs and files back to the file system.
+        self.compact = compact
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -33,6 +42,8 @@ class Sweeper:
     async def sweep_once(self) -> None:
         await self.files.sweep()
         await self.worker.expire_overdue()
+        if self.compact is not None:
+            await asyncio.to_thread(self.compact)
 
     async def _run(self) -> None:
         while True:

@@ -1,35 +1,49 @@
-"""The batch worker: runs jobs, one at a time, through the same ``EmbeddingService.embed`` as
-online requests, at batch priority (the batcher serves online work first).
+"""The batch worker: runs jobs through the same ``EmbeddingService.embed`` as online requests, at
+batch priority (the batcher serves online work first).
+
+Fairness: jobs take turns a chunk at a time, round-robin across owners (API keys), so a small
+job of one key never waits behind another key's large one; ``priority`` orders only a key's own
+jobs. A job that fails ``max_attempts`` turns in a row is FAILED with the reason, and the others
+go on meanwhile.
 
 Restart safety: a job advances in chunks; each chunk's results and the new checkpoint are
 committed in one transaction. After a crash the job is still RUNNING with its checkpoint at the
 last committed chunk, and the next worker resumes from there, so every item is embedded into
 the output exactly once. Only one process per data directory runs jobs (an OS file lock).
+
+Embedding a chunk is ``jobs.chunks``; writing the output file, ``jobs.output``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Iterator, Sequence
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from omnivec.errors import Internal, NotFound, OmnivecError, ResourceExhausted, Unavailable
+from omnivec.errors import NotFound, Unavailable
+from omnivec.jobs.attempts import Attempts, gave_up
+from omnivec.jobs.chunks import ChunkEmbedder
+from omnivec.jobs.output import write_output
 from omnivec.jobs.states import transition
 from omnivec.logging import get_logger
-from omnivec.services.batch_items import decode_input, failure, item_error, output_line, success
+from omnivec.services.batch_items import item_error
 from omnivec.services.embeddings import EmbeddingService
-from omnivec.services.files import GENERATED_PREFIX, FilesService
+from omnivec.services.files import FilesService
 from omnivec.storage.interfaces import BatchStore, ExclusiveLock
-from omnivec.storage.records import BatchItem, BatchJob, Clock, ItemError, ItemResult, utc_now
-from omnivec.types import BatchState, Embedding, EmbedInput, Priority
+from omnivec.storage.records import BatchJob, Clock, ItemError, ItemResult, utc_now
+from omnivec.types import BatchState
 
 log = get_logger(__name__)
 
 CANCELLED = ItemError.of("CANCELLED", "The batch was cancelled.")
-_UNREADABLE = ItemError.of("INTERNAL", "The stored request could not be read back.")
-_CRASHED = ItemError.of("INTERNAL", "An internal error occurred while embedding this request.")
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingCommit:
+    next_start: int  # the checkpoint once it is committed
+    task: asyncio.Future[BatchJob | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +53,10 @@ class WorkerSettings:
     stop_timeout_s: float = 10.0
     # How long to back off when the model's queue is full (online traffic has the right of way).
     overload_backoff_s: float = 0.5
+    # Failed turns in a row after which a job is FAILED instead of retried.
+    max_attempts: int = 3
+    # A worker that has held a job this long without finishing a step is reported stuck.
+    stuck_after_s: float = 600.0
 
 
 class BatchWorker:
@@ -58,12 +76,19 @@ class BatchWorker:
         self.lock = lock
         self.settings = settings or WorkerSettings()
         self.clock = clock
+        self.chunks = ChunkEmbedder(embeddings, self.settings.overload_backoff_s)
+        self.attempts = Attempts(self.settings.max_attempts)
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._holds_lock = False
         self._current: str | None = None
         self._cancel_events: dict[str, asyncio.Event] = {}
+        self._last_owner: str | None = None  # whose job had the last turn
+        self._resumed: set[str] = set()  # jobs this worker has had a turn of
+        self._beat = time.monotonic()  # when the loop last finished a step
+        self._next_expiry_check = 0.0  # overdue jobs are looked for once per poll interval
+        self._commits: dict[str, _PendingCommit] = {}  # chunk commits still being written
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -95,6 +120,16 @@ class BatchWorker:
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    def stuck(self) -> str | None:
+        """Why the worker is stuck, or None: its loop ended though nobody stopped it, or it has
+        held a job for ``stuck_after_s`` without finishing a step (a chunk)."""
+        if self._task is not None and self._task.done() and not self._stopping:
+            return "the batch worker stopped unexpectedly"
+        quiet_s = time.monotonic() - self._beat
+        if self._current is not None and quiet_s > self.settings.stuck_after_s:
+            return f"the batch worker has made no progress on a batch for {quiet_s:.0f} s"
+        return None
 
     # --- control (JobControl) -----------------------------------------------------------------
     async def cancel(self, job: BatchJob) -> BatchJob:
@@ -137,8 +172,15 @@ class BatchWorker:
 
     # --- the loop -----------------------------------------------------------------------------
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        finally:
+            await self._settle_all()  # every embedded chunk is committed before the worker stops
+
+    async def _loop(self) -> None:
         waiting_logged = False
         while not self._stopping:
+            self._beat = time.monotonic()
             if not self._holds_lock:
                 self._holds_lock = self.lock.acquire()
                 if not self._holds_lock:
@@ -147,30 +189,67 @@ class BatchWorker:
                         waiting_logged = True
                     await self._idle()
                     continue
+                await self._drop_orphans()
+            job = None
             try:
-                job = None
                 if self.store.initialized():
-                    await self.expire_overdue()
-                    job = await asyncio.to_thread(self.store.next_claimable)
+                    if time.monotonic() >= self._next_expiry_check:
+                        self._next_expiry_check = time.monotonic() + self.settings.poll_interval_s
+                        await self.expire_overdue()
+                    job = await asyncio.to_thread(
+                        self.store.next_claimable, self._last_owner, frozenset(self.attempts.given_up)
+                    )
                 if job is None:
                     await self._idle()
                 else:
-                    await self._run_job(job)
+                    self._last_owner = job.owner
+                    await self._take_turn(job)
+                    self.attempts.succeeded(job.job_id)
             except asyncio.CancelledError:
                 raise
             except Unavailable:
                 await self._idle()  # the runtime is shutting down; stop() follows
             except Exception:
-                log.exception("the batch worker hit an error; it retries shortly")
+                if job is None:
+                    log.exception("the batch worker hit an error; it retries shortly")
+                else:
+                    await self._failed_turn(job)
                 await self._idle()
+
+    async def _drop_orphans(self) -> None:
+        """What a crash left half made: items of job creations and temporaries of output files
+        (nothing of the kind is under way at start)."""
+        try:
+            if self.store.initialized() and (dropped := await asyncio.to_thread(self.store.drop_orphans)):
+                log.info("removed the stored requests of %d batch creations cut short", dropped)
+            if removed := await asyncio.to_thread(self.files.blobs.remove_temporaries):
+                log.info("removed %d temporary files of output writes cut short", removed)
+        except Exception:
+            log.exception("could not remove what writes cut short left behind")
+
+    async def _failed_turn(self, job: BatchJob) -> None:
+        """A turn of ``job`` raised: count it, and give the job up when it keeps failing."""
+        log.exception("batches/%s: the batch worker hit an error running it", job.job_id)
+        if not self.attempts.failed(job.job_id):
+            return
+        count = self.attempts.count(job.job_id)
+        log.error("batches/%s failed %d turns in a row; it is marked FAILED", job.job_id, count)
+        self.attempts.given_up.add(job.job_id)  # skipped from now on, even if the store cannot say so
+        try:
+            await asyncio.to_thread(self.store.fail, job.job_id, gave_up(count), self.clock())
+        except Exception:
+            log.exception("batches/%s could not be marked FAILED; it is skipped", job.job_id)
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
         self._wake.clear()
 
-    async def _run_job(self, job: BatchJob) -> None:
+    async def _take_turn(self, job: BatchJob) -> None:
+        """Start or continue ``job`` for one turn: one chunk, or its settling."""
         now = self.clock()
+        if job.expire_time <= now or job.cancel_requested:
+            await self._settle(job.job_id)
         if job.expire_time <= now:
             await self.expire_overdue()
             return
@@ -181,6 +260,7 @@ class BatchWorker:
             self.embeddings.catalogue.resolve(job.model)
         except NotFound as exc:
             error = item_error(exc)
+            await self._settle(job.job_id)
             await asyncio.to_thread(transition, self.store, job, BatchState.FAILED, now, error=error)
             return
         if job.state is BatchState.PENDING:
@@ -188,8 +268,9 @@ class BatchWorker:
             if started is None:
                 return  # cancelled or expired meanwhile
             job = started
-        else:
+        elif job.job_id not in self._resumed:
             log.info("resuming batches/%s at item %d of %d", job.job_id, job.checkpoint, job.request_count)
+        self._resumed.add(job.job_id)
         cancel_event = asyncio.Event()
         self._cancel_events[job.job_id] = cancel_event
         self._current = job.job_id
@@ -200,7 +281,12 @@ class BatchWorker:
             self._cancel_events.pop(job.job_id, None)
 
     async def _advance(self, job: BatchJob, cancel_event: asyncio.Event) -> None:
-        while job.checkpoint < job.request_count:
+        """One chunk. Its results are committed while the next chunk is embedded (the commit,
+        an fsync, would otherwise leave the model idle): the commit stays pending into the job's
+        next turn, which reads its items from where the commit will leave the checkpoint, starts
+        embedding them, and only then waits for the commit."""
+        if self._stopping or cancel_event.is_set() or job.cancel_requested or job.expire_time <= self.clock():
+            job = await self._settle(job.job_id) or job
             if self._stopping:
                 return
             if cancel_event.is_set() or job.cancel_requested:
@@ -208,30 +294,61 @@ class BatchWorker:
                     transition, self.store, job, BatchState.CANCELLED, self.clock(), error=CANCELLED
                 )
                 return
-            if job.expire_time <= self.clock():
-                await self.expire_overdue()
-                return
-            items = await asyncio.to_thread(
-                self.store.items, job.job_id, job.checkpoint, self.settings.chunk_items
-            )
-            results = await self._interruptible(self._embed_chunk(job, items), cancel_event)
+            await self.expire_overdue()
+            return
+        pending = self._commits.pop(job.job_id, None)
+        start = pending.next_start if pending is not None else job.checkpoint
+        if start < job.request_count:
+            items = await asyncio.to_thread(self.store.items, job.job_id, start, self.settings.chunk_items)
+            work = asyncio.ensure_future(self.chunks.embed_chunk(job, items)) if items else None
+            if pending is not None:
+                updated = await pending.task
+                if updated is None:  # cancelled, expired or deleted by someone else
+                    if work is not None:
+                        work.cancel()
+                    return
+                job = updated
+            if work is None:  # a failed turn: a job that keeps failing is given up
+                raise LookupError(f"batches/{job.job_id} has no stored request at {start}")
+            results = await self._interruptible(work, cancel_event)
             if results is None:
-                continue  # cancelled mid-chunk: the loop settles it
-            updated = await asyncio.to_thread(
-                self.store.commit_chunk, job.job_id, job.checkpoint, results, self.clock()
+                return  # cancelled mid-chunk: the next turn settles it
+            commit = asyncio.ensure_future(
+                asyncio.to_thread(self.store.commit_chunk, job.job_id, start, results, self.clock())
             )
+            if start + len(items) < job.request_count:
+                self._commits[job.job_id] = _PendingCommit(start + len(items), commit)
+                return
+            updated = await commit
             if updated is None:
-                return  # cancelled, expired or deleted by someone else
+                return
             job = updated
-        await self._finish(job)
+        elif pending is not None:
+            updated = await pending.task
+            if updated is None:
+                return
+            job = updated
+        if job.checkpoint >= job.request_count:
+            await self._finish(job)
+            self._resumed.discard(job.job_id)
+
+    async def _settle(self, job_id: str) -> BatchJob | None:
+        """Wait for the job's pending commit, if any; the job as it left it."""
+        pending = self._commits.pop(job_id, None)
+        return await pending.task if pending is not None else None
+
+    async def _settle_all(self) -> None:
+        for job_id in list(self._commits):
+            with contextlib.suppress(Exception):
+                await self._settle(job_id)
 
     async def _interruptible(
-        self, work: Coroutine[Any, Any, list[ItemResult]], cancel_event: asyncio.Event
+        self, task: asyncio.Future[list[ItemResult]], cancel_event: asyncio.Event
     ) -> list[ItemResult] | None:
-        task = asyncio.create_task(work)
-        cancelled = asyncio.ensure_future(cancel_event.wait())
+        cancelled: asyncio.Future[Any] = asyncio.ensure_future(cancel_event.wait())
+        waited: list[asyncio.Future[Any]] = [task, cancelled]
         try:
-            await asyncio.wait({task, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
         finally:
             cancelled.cancel()
         if task.done():
@@ -244,9 +361,7 @@ class BatchWorker:
     async def _finish(self, job: BatchJob) -> None:
         output = None
         if job.input_file is not None:
-            file_id = f"{GENERATED_PREFIX}{job.job_id}"
-            await asyncio.to_thread(self._write_output, job, file_id)
-            output = f"files/{file_id}"
+            output = await asyncio.to_thread(write_output, self.store, self.files, job)
         done = await asyncio.to_thread(
             transition, self.store, job, BatchState.SUCCEEDED, self.clock(), output_file=output
         )
@@ -254,75 +369,6 @@ class BatchWorker:
             log.info("batches/%s succeeded: %d embedded, %d failed", job.job_id, done.succeeded, done.failed)
             if output is not None:
                 await asyncio.to_thread(self.store.drop_items, job.job_id)
-
-    def _write_output(self, job: BatchJob, file_id: str) -> None:
-        def lines() -> Iterator[bytes]:
-            start = 0
-            while page := self.store.results(job.job_id, start, 500):
-                for item, result in page:
-                    yield output_line(item, result)
-                start = page[-1][0].index + 1
-
-        self.files.write_generated(
-            job.owner, file_id, f"Output of batches/{job.job_id}", "application/jsonl", lines()
-        )
-
-    # --- embedding a chunk ----------------------------------------------------------------------
-    async def _embed_chunk(self, job: BatchJob, items: Sequence[BatchItem]) -> list[ItemResult]:
-        results: dict[int, ItemResult] = {}
-        runnable: list[tuple[int, EmbedInput]] = []
-        for item in items:
-            if item.error is not None:
-                results[item.index] = failure(item.index, item.error)
-                continue
-            try:
-                assert item.payload is not None
-                runnable.append((item.index, decode_input(item.payload)))
-            except Exception:
-                results[item.index] = failure(item.index, _UNREADABLE)
-        if runnable:
-            try:
-                embedded = await self._embed(job, [x for _, x in runnable])
-                for (index, _), e in zip(runnable, embedded, strict=True):
-                    results[index] = success(index, e.values, e.token_count)
-            except Unavailable:
-                raise
-            except Exception:
-                # One bad item fails the whole call: find it by embedding the items alone.
-                results.update(await self._one_by_one(job, runnable))
-        return [results[item.index] for item in items]
-
-    async def _one_by_one(
-        self, job: BatchJob, runnable: list[tuple[int, EmbedInput]]
-    ) -> dict[int, ItemResult]:
-        async def one(index: int, embed_input: EmbedInput) -> ItemResult:
-            try:
-                [e] = await self._embed(job, [embed_input])
-            except Unavailable:
-                raise
-            except OmnivecError as exc:
-                return failure(index, item_error(exc))
-            except Exception:
-                log.exception("batches/%s: item %d failed", job.job_id, index)
-                return failure(index, _CRASHED)
-            return success(index, e.values, e.token_count)
-
-        outcomes = list(await asyncio.gather(*(one(i, x) for i, x in runnable)))
-        # Items embedded concurrently may share a forward pass with the culprit; whatever
-        # failed inside the model is retried strictly alone.
-        for k, outcome in enumerate(outcomes):
-            if outcome.error is not None and outcome.error.status == Internal.status and len(runnable) > 1:
-                outcomes[k] = await one(*runnable[k])
-        return {r.index: r for r in outcomes}
-
-    async def _embed(self, job: BatchJob, inputs: list[EmbedInput]) -> list[Embedding]:
-        while True:
-            try:
-                return await self.embeddings.embed(
-                    job.model, inputs, priority=Priority.BATCH, field_prefix="", owner=job.owner
-                )
-            except ResourceExhausted:
-                await asyncio.sleep(self.settings.overload_backoff_s)
 
     # --- helpers ---------------------------------------------------------------------------------
     async def _reread(self, job: BatchJob) -> BatchJob:

@@ -18,8 +18,9 @@ from omnivec.media.sniff import content_hash
 from omnivec.media.types import DecodedDocument, DocumentPage
 from omnivec.settings import MediaSettings
 
-# PDFium is not thread-safe, not even across different documents (pypdfium2's documentation),
-# and decodes run on worker threads: every PDFium call in the process goes through this lock.
+# PDFium is not thread-safe, not even across different documents (pypdfium2's documentation):
+# every PDFium call in the process goes through this lock. The server parses PDFs only in worker
+# processes (``pdf_workers``), one at a time each; the lock keeps direct callers safe too.
 _PDFIUM_LOCK = threading.Lock()
 # Far beyond what a real page holds (a dense page has a few thousand characters); it bounds the
 # text a hostile page can make us copy and tokenise.
@@ -27,7 +28,7 @@ MAX_PAGE_CHARS = 100_000
 
 
 @cache
-def _pdfium() -> Any:
+def load_pdfium() -> Any:
     import pypdfium2
 
     return pypdfium2
@@ -36,7 +37,7 @@ def _pdfium() -> Any:
 def decode_pdf(
     data: bytes, *, field: str, settings: MediaSettings, pages: PageLimit, render: bool
 ) -> DecodedDocument:
-    pdfium = _pdfium()
+    pdfium = load_pdfium()
     with _PDFIUM_LOCK:
         try:
             doc = pdfium.PdfDocument(data)

@@ -10,6 +10,10 @@ within budgets, and a PDF over them is refused before PDFium sees it:
 
 Images are decoded only when a page is rendered, to a bounded size, and are not counted. A stream
 whose filters cannot be checked here (LZW, run-length, …) is refused unless it is an image.
+
+This is a first, cheap line only: a byte scan cannot know everything PDFium will inflate (a
+stream can claim to be an image and still be a page's content). What it misses is bounded by
+the worker process PDFium runs in (``pdf_workers``: a memory limit and a deadline).
 """
 
 from __future__ import annotations

@@ -42,10 +42,18 @@ class BatchRequest:
 LineParser = Callable[[int, bytes], BatchRequest]
 
 
+# A job's priority orders only its own key's jobs (keys take turns whatever their priorities);
+# values outside this range are clamped to it.
+MIN_PRIORITY = -1000
+MAX_PRIORITY = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class JobLimits:
     max_requests: int = 1_000_000
     ttl: timedelta = timedelta(hours=48)
+    # Longest line of a JSONL input file (one request); the online body limit by default.
+    max_line_bytes: int = 64 * 1024 * 1024
 
 
 class JobControl(Protocol):
@@ -112,7 +120,7 @@ class BatchService:
 
         def requests() -> Iterator[BatchRequest]:
             index = 0
-            for line in self.files.lines(record):
+            for line in self.files.lines(record, self.limits.max_line_bytes):
                 if line.strip():
                     yield parse_line(index, line)
                     index += 1
@@ -131,6 +139,14 @@ class BatchService:
     async def list_jobs(self, owner: str, offset: int, limit: int) -> tuple[list[BatchJob], bool]:
         rows = await asyncio.to_thread(self.store.list_jobs, owner, offset, limit + 1)
         return rows[:limit], len(rows) > limit
+
+    def result_pages(self, job: BatchJob, size: int = 500) -> Iterator[list[tuple[BatchItem, ItemResult]]]:
+        """The stored results of a job a page at a time, in request order (blocking: iterate
+        off the event loop). Memory stays at one page however large the job."""
+        start = 0
+        while page := self.store.results(job.job_id, start, size):
+            yield page
+            start = page[-1][0].index + 1
 
     async def results(self, job: BatchJob) -> list[tuple[BatchItem, ItemResult]]:
         """Every stored result of a job, in request order."""
@@ -172,7 +188,7 @@ class BatchService:
             owner=owner,
             model=f"models/{descriptor_name}",
             display_name=display_name,
-            priority=priority,
+            priority=min(max(priority, MIN_PRIORITY), MAX_PRIORITY),
             state=BatchState.PENDING,
             input_file=input_file,
             request_count=0,

@@ -19,6 +19,7 @@ from omnivec.runtime.runtime import Runtime
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embedding_cache import EmbeddingCache, cache_key
 from omnivec.services.matryoshka import cut
+from omnivec.services.memory_budget import MemoryBudget
 from omnivec.types import (
     BlobPart,
     Embedding,
@@ -46,6 +47,9 @@ class PartDecoder(Protocol):
         tally: MediaTally | None = None,
     ) -> list[object]: ...
 
+    def close(self) -> None:
+        """Release what decoding holds (worker processes); blocking, bounded."""
+
 
 class FileResolver(Protocol):
     """Turns a ``file_data`` part into the stored bytes it names, looked up for ``owner`` only
@@ -72,6 +76,9 @@ class TextOnlyParts:
             "Media support needs the media extra (pip install 'omnivec[media]').",
         )
 
+    def close(self) -> None:
+        pass
+
 
 class EmbeddingService:
     def __init__(
@@ -84,6 +91,7 @@ class EmbeddingService:
         decoder: PartDecoder | None = None,
         files: FileResolver | None = None,
         cache: EmbeddingCache | None = None,
+        budget: MemoryBudget | None = None,
     ) -> None:
         self.runtime = runtime
         self.catalogue = catalogue
@@ -92,6 +100,8 @@ class EmbeddingService:
         self.decoder: PartDecoder = decoder or TextOnlyParts()
         self.files = files
         self.cache = cache
+        # What one call holds (stored files, decoded media) is given back when it returns.
+        self.budget = budget or MemoryBudget(None)
 
     async def embed(
         self,
@@ -107,7 +117,7 @@ class EmbeddingService:
         descriptor = self.catalogue.resolve(model)
         # Admission comes first: under overload a request is refused before any decoding or
         # tokenising is spent on it, and what is admitted is bounded.
-        with self.runtime.admit(descriptor.name, len(inputs)):
+        with self.runtime.admit(descriptor.name, len(inputs)), self.budget.scope():
             return await self._embed(descriptor, inputs, priority, field_prefix, owner)
 
     async def count_tokens(

@@ -1,39 +1,31 @@
-"""The Files API use case: store, list, read and expire files, and resolve ``file_data`` parts.
+"""The Files API use case: store, list, read and delete files, within size limits and the
+per-owner quota.
 
 Every file belongs to one owner (API key); another owner's file is reported exactly like a
-missing one. Bytes live in the blob store under server-generated ids.
+missing one. Bytes live in the blob store under server-generated ids. Names are
+``file_names``; streaming uploads to disk, ``upload_pump``; expiry, ``file_sweep``; ``file_data``
+parts, ``file_resolver``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
-import secrets
-import string
 from collections.abc import AsyncIterable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from datetime import timedelta
 
-from omnivec.errors import AlreadyExists, InvalidArgument, NotFound
+from omnivec.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from omnivec.logging import get_logger
-from omnivec.storage.interfaces import BlobMissing, BlobStore, DuplicateName, FileStore, OverQuota, StagedBlob
+from omnivec.services.file_names import GENERATED_PREFIX, file_id_of, new_file_id
+from omnivec.services.file_sweep import sweep_expired
+from omnivec.services.memory_budget import MemoryBudget
+from omnivec.services.upload_pump import pump
+from omnivec.storage.interfaces import BlobMissing, BlobStore, DuplicateName, FileStore, OverQuota
 from omnivec.storage.local_blobs import new_blob_id
 from omnivec.storage.records import Clock, FileSource, StoredFile, utc_now
-from omnivec.types import BlobPart, FileRefPart
 
 log = get_logger(__name__)
-
-# Google's rule for file ids: up to 40 lowercase alphanumerics or dashes, no dash at either end.
-_FILE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-# Names of batch-job output files; clients cannot take them.
-GENERATED_PREFIX = "batch-"
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-# Blobs no record refers to are removed once they are this old (younger ones may be mid-write).
-_ORPHAN_GRACE = timedelta(hours=1)
-# Bytes handed to the writer thread at a time when streaming an upload to disk.
-WRITE_PIECE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,48 +35,24 @@ class FileLimits:
     ttl: timedelta = timedelta(hours=48)
     upload_session_ttl: timedelta = timedelta(hours=24)
     max_resolve_bytes: int = 64 * 1024 * 1024  # the largest file one embed request may refer to
-
-
-def new_file_id() -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
-
-
-def file_id_of(name: str, field: str = "name") -> str:
-    """``files/abc`` or ``abc`` -> ``abc``; anything else is a 400 naming ``field``."""
-    file_id = name[len("files/") :] if name.startswith("files/") else name
-    if not _FILE_ID.match(file_id):
-        raise InvalidArgument.at(
-            field,
-            f"{name[:80]!r} is not a valid file name: use files/ID where ID has at most 40 lowercase "
-            "letters, digits or dashes and does not start or end with a dash",
-        )
-    return file_id
-
-
-def file_id_from_uri(uri: str) -> str | None:
-    """The file id in ``files/{id}`` or in a Files API uri (this server's, or Google's
-    ``https://generativelanguage.googleapis.com/v1beta/files/{id}``); None for anything else.
-    Only the id is used: the uri is never fetched and never read as a local path."""
-    if uri.startswith("files/"):
-        candidate = uri[len("files/") :]
-    else:
-        parts = urlsplit(uri)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            return None
-        head, sep, candidate = parts.path.rpartition("/files/")
-        if not sep or (head and not head.startswith("/")):
-            return None
-    return candidate if _FILE_ID.match(candidate) else None
+    max_open_uploads: int = 16  # unfinished resumable uploads per owner
 
 
 class FilesService:
     def __init__(
-        self, store: FileStore, blobs: BlobStore, limits: FileLimits | None = None, *, clock: Clock = utc_now
+        self,
+        store: FileStore,
+        blobs: BlobStore,
+        limits: FileLimits | None = None,
+        *,
+        clock: Clock = utc_now,
+        budget: MemoryBudget | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.limits = limits or FileLimits()
         self.clock = clock
+        self.budget = budget or MemoryBudget(None)
 
     # --- reading --------------------------------------------------------------------------
     async def get(self, owner: str, name: str) -> StoredFile:
@@ -104,11 +72,25 @@ class FilesService:
     async def download(self, owner: str, name: str) -> tuple[StoredFile, Iterator[bytes]]:
         """The record and an iterator over the bytes (blocking reads: iterate off the loop)."""
         record = await self.get(owner, name)
-        try:
-            chunks = await asyncio.to_thread(self.blobs.read, record.blob_id)
-        except BlobMissing:  # deleted between reading its record and opening its bytes
-            raise NotFound(f"File files/{record.file_id} does not exist or has expired.") from None
+        chunks = await asyncio.to_thread(self.open_bytes, record)
         return record, chunks
+
+    def open_bytes(self, record: StoredFile) -> Iterator[bytes]:
+        """The file's bytes (blocking). A file whose bytes are gone from the blob store (lost
+        under the database: a disk fault, a hand-edited data directory) is removed, and the
+        caller gets a clear 400 instead of an internal error, now and a 404 from then on."""
+        try:
+            return self.blobs.read(record.blob_id)
+        except BlobMissing:
+            if self.store.get(record.owner, record.file_id) is None:
+                # Deleted between reading its record and opening its bytes: it is simply gone.
+                raise NotFound(f"File files/{record.file_id} does not exist or has expired.") from None
+            log.error("the bytes of files/%s are missing from storage; the file is removed", record.file_id)
+            self.store.remove(record.owner, record.file_id)
+            raise FailedPrecondition(
+                f"The bytes of files/{record.file_id} are missing from the server's storage, so the file "
+                "cannot be used and has been removed; upload it again."
+            ) from None
 
     # --- writing --------------------------------------------------------------------------
     async def delete(self, owner: str, name: str) -> None:
@@ -147,7 +129,8 @@ class FilesService:
     def quota_error(self, size: int, owner_total: int) -> InvalidArgument:
         return InvalidArgument(
             f"Storing {size} more bytes would exceed the {self.limits.max_total_bytes} bytes of files "
-            f"this API key may keep ({owner_total} stored); delete some files first."
+            f"this API key may keep ({owner_total} stored or declared by unfinished uploads); delete some "
+            "files or cancel unfinished uploads first."
         )
 
     async def create(
@@ -241,107 +224,38 @@ class FilesService:
             self.blobs.delete(previous.blob_id)
         return record
 
-    def lines(self, record: StoredFile) -> Iterator[bytes]:
-        """The file's lines, without line ends (blocking: iterate off the event loop)."""
-        rest = b""
-        for chunk in self.blobs.read(record.blob_id):
-            rest += chunk
-            *complete, rest = rest.split(b"\n")
-            for line in complete:
-                yield line.rstrip(b"\r")
-        if rest:
-            yield rest.rstrip(b"\r")
-
-    # --- file_data parts --------------------------------------------------------------------
-    async def resolve(self, part: FileRefPart, owner: str, field: str) -> BlobPart:
-        """The stored bytes behind a ``file_data`` part (FileResolver for EmbeddingService)."""
-        where = f"{field}.fileData.fileUri"
-        file_id = file_id_from_uri(part.file_uri)
-        if file_id is None:
-            raise InvalidArgument.at(
-                where,
-                f"{part.file_uri[:120]!r} is not a file of this server: use files/ID or the uri "
-                "the Files API returned (other URLs are never fetched)",
-            )
-        record = await asyncio.to_thread(self.store.get, owner, file_id)
-        if record is None or record.expire_time <= self.clock():
-            raise NotFound(f"File files/{file_id} ({where}) does not exist or has expired.")
-        if record.size_bytes > self.limits.max_resolve_bytes:
-            raise InvalidArgument.at(
-                where,
-                f"files/{file_id} has {record.size_bytes} bytes, more than the "
-                f"{self.limits.max_resolve_bytes} one request may embed",
-            )
-        try:
-            data = await asyncio.to_thread(lambda: b"".join(self.blobs.read(record.blob_id)))
-        except BlobMissing:  # deleted between reading its record and opening its bytes
-            raise NotFound(f"File files/{file_id} ({where}) does not exist or has expired.") from None
-        return BlobPart(part.mime_type or record.mime_type, data)
-
-    # --- expiry -----------------------------------------------------------------------------
     async def sweep(self) -> int:
         """Remove expired files, expired upload sessions and unreferenced blobs; returns how
         many things were removed."""
         if not self.store.initialized():
             return 0
-        return await asyncio.to_thread(self._sweep, self.clock())
+        return await asyncio.to_thread(sweep_expired, self.store, self.blobs, self.clock())
 
-    def _sweep(self, now: datetime) -> int:
-        removed = 0
-        while expired := self.store.expired(now, 500):
-            for record in expired:
-                if self.store.remove(record.owner, record.file_id) is not None:
-                    self.blobs.delete(record.blob_id)
-                    removed += 1
-        while sessions := self.store.expired_sessions(now, 500):
-            for session in sessions:
-                self.store.close_session(session.upload_id)
-                self.blobs.delete(session.blob_id)
-                removed += 1
-        referenced = self.store.blob_ids()
-        for blob_id, modified in self.blobs.ids():
-            if blob_id not in referenced and modified < now - _ORPHAN_GRACE:
-                self.blobs.delete(blob_id)
-                removed += 1
-        if removed:
-            log.info("removed %d expired files, uploads or orphaned blobs", removed)
-        return removed
+    def lines(self, record: StoredFile, max_line_bytes: int | None = None) -> Iterator[bytes]:
+        """The file's lines, without line ends (blocking: iterate off the event loop). A line
+        longer than ``max_line_bytes`` is a 400 as soon as that many bytes of it are read."""
+        limit = max_line_bytes if max_line_bytes is not None else record.size_bytes
+        rest = bytearray()
+        number = 1
+        for chunk in self.open_bytes(record):
+            start = 0
+            while (end := chunk.find(b"\n", start)) != -1:
+                rest += chunk[start:end]
+                if len(rest) > limit:
+                    raise _line_too_long(record, number, limit)
+                yield bytes(rest).rstrip(b"\r")
+                rest.clear()
+                number += 1
+                start = end + 1
+            rest += chunk[start:]
+            if len(rest) > limit:
+                raise _line_too_long(record, number, limit)
+        if rest:
+            yield bytes(rest).rstrip(b"\r")
 
 
-async def pump(
-    staged: StagedBlob,
-    chunks: AsyncIterable[bytes],
-    *,
-    start: int,
-    limit: int,
-    hasher: hashlib._Hash | None = None,
-    declared_size: int | None = None,
-) -> int:
-    """Stream ``chunks`` into ``staged`` (which already holds ``start`` bytes) and commit; the
-    disk writes run off the event loop, a piece at a time, so memory stays bounded. Returns the
-    staged size. Raises (before writing past it) when the size would exceed ``limit`` or
-    ``declared_size``."""
-    size = start
-    buffer = bytearray()
-
-    def flush(data: bytes) -> None:
-        staged.write(data)
-        if hasher is not None:
-            hasher.update(data)
-
-    async for piece in chunks:
-        size += len(piece)
-        if size > limit:
-            raise InvalidArgument(f"The file is larger than the {limit} bytes a file may have.")
-        if declared_size is not None and size > declared_size:
-            raise InvalidArgument(
-                f"More bytes were sent than the {declared_size} the upload declared "
-                "(X-Goog-Upload-Header-Content-Length)."
-            )
-        buffer += piece
-        if len(buffer) >= WRITE_PIECE:
-            await asyncio.to_thread(flush, bytes(buffer))
-            buffer.clear()
-    if buffer:
-        await asyncio.to_thread(flush, bytes(buffer))
-    return await asyncio.to_thread(staged.commit)
+def _line_too_long(record: StoredFile, number: int, limit: int) -> InvalidArgument:
+    return InvalidArgument(
+        f"Line {number} of files/{record.file_id} is longer than the {limit} bytes one request may have; "
+        "put one request per line."
+    )

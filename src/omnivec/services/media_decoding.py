@@ -10,7 +10,8 @@ Which form a part takes depends on the model's modalities:
 - video: its audio track is decoded too when the model takes audio.
 
 Decoding is CPU work: it runs on worker threads, at most ``decode_concurrency`` at a time so
-memory stays bounded however many requests arrive together.
+memory stays bounded however many requests arrive together. PDFs are parsed in memory- and
+time-limited worker processes (``omnivec.media.pdf_workers``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from omnivec.errors import InvalidArgument
 from omnivec.media.audio import decode_audio
 from omnivec.media.image import decode_image
 from omnivec.media.limits import MediaTally
-from omnivec.media.pdf import decode_pdf
+from omnivec.media.pdf import MAX_PAGE_CHARS
+from omnivec.media.pdf_workers import PdfWorkers
 from omnivec.media.sniff import MediaType, identify
 from omnivec.media.types import DecodedDocument, DecodedImage
 from omnivec.media.video import decode_video
 from omnivec.services.catalogue import ModelCatalogue
+from omnivec.services.memory_budget import MemoryBudget
 from omnivec.settings import MediaSettings
 from omnivec.types import BlobPart, FileRefPart, Modality, ModelDescriptor
 
@@ -40,10 +43,22 @@ _NOUNS = {Modality.IMAGE: "images", Modality.AUDIO: "audio", Modality.VIDEO: "vi
 class MediaPartDecoder:
     """The ``PartDecoder`` used when the media libraries are installed."""
 
-    def __init__(self, catalogue: ModelCatalogue, settings: MediaSettings) -> None:
+    def __init__(
+        self,
+        catalogue: ModelCatalogue,
+        settings: MediaSettings,
+        pdf_workers: PdfWorkers | None = None,
+        budget: MemoryBudget | None = None,
+    ) -> None:
         self.catalogue = catalogue
         self.settings = settings
+        self.pdf_workers = pdf_workers or PdfWorkers()
+        self.budget = budget or MemoryBudget(None)
         self._slots = asyncio.Semaphore(settings.decode_concurrency)
+
+    def close(self) -> None:
+        """Stop the PDF worker processes (blocking, bounded)."""
+        self.pdf_workers.close()
 
     async def decode(
         self,
@@ -73,6 +88,9 @@ class MediaPartDecoder:
         if media.modality is not Modality.DOCUMENT and media.modality not in model.modalities:
             raise self._not_taken(media, model, where)
         work = self._plan(part.data, media, model, where, tally)
+        # What the decode may produce is taken from the memory budget before it starts (429 when
+        # spent) and held until the embedding call returns.
+        self.budget.charge(decoded_bound(media.modality, model, self.settings, tally))
         async with self._slots:
             return await asyncio.to_thread(work)
 
@@ -106,7 +124,7 @@ class MediaPartDecoder:
 
         def document() -> list[object]:
             render = Modality.IMAGE in takes
-            decoded = decode_pdf(
+            decoded = self.pdf_workers.decode(
                 data, field=field, settings=settings, pages=tally.pages_left(settings), render=render
             )
             tally.pdf_pages += len(decoded.pages)
@@ -150,6 +168,24 @@ class MediaPartDecoder:
         return InvalidArgument.at(
             field, f"model {model.name} takes {takes}, not {noun} ({media.mime}); {advice}"
         )
+
+
+def decoded_bound(
+    modality: Modality, model: ModelDescriptor, settings: MediaSettings, tally: MediaTally
+) -> int:
+    """The most bytes a decode of one part may produce under the media limits: pixels at three
+    bytes, audio samples at four."""
+    picture = settings.image_max_side**2 * 3
+    audio = int(settings.max_audio_s * _audio_rate(model) * 4) if Modality.AUDIO in model.modalities else 0
+    if modality is Modality.IMAGE:
+        return picture
+    if modality is Modality.AUDIO:
+        return audio
+    if modality is Modality.VIDEO:
+        return settings.max_video_frames * settings.video_frame_max_side**2 * 3 + audio
+    pages = max(1, settings.max_pdf_pages - tally.pdf_pages)
+    per_page = MAX_PAGE_CHARS * 4 + (picture if Modality.IMAGE in model.modalities else 0)
+    return pages * per_page
 
 
 def _pages_as_images(document: DecodedDocument, *, with_text: bool) -> list[object]:

@@ -14,9 +14,10 @@ import secrets
 import weakref
 from collections.abc import AsyncIterable
 
-from omnivec.errors import AlreadyExists, InvalidArgument, NotFound
-from omnivec.services.files import FilesService, pump
-from omnivec.storage.interfaces import BlobStore, DuplicateName, OverQuota
+from omnivec.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
+from omnivec.services.files import FilesService
+from omnivec.services.upload_pump import pump
+from omnivec.storage.interfaces import BlobStore, DuplicateName, OverQuota, TooManySessions
 from omnivec.storage.local_blobs import new_blob_id
 from omnivec.storage.records import StoredFile, UploadSession
 
@@ -44,6 +45,7 @@ class ResumableUploads:
                 raise InvalidArgument.at("X-Goog-Upload-Header-Content-Length", "must not be negative")
             total = await asyncio.to_thread(self.store.total_bytes, owner)
             self.files.check_size(declared_size, owner_total=total)
+        limits = self.files.limits
         now = self.files.clock()
         session = UploadSession(
             upload_id=secrets.token_urlsafe(32),
@@ -57,7 +59,25 @@ class ResumableUploads:
             create_time=now,
             expire_time=now + self.files.limits.upload_session_ttl,
         )
-        await asyncio.to_thread(self.store.open_session, session)
+        # The declared size counts against the quota from now on, and the key's open sessions are
+        # limited: unfinished uploads cannot hold storage the quota would refuse to files.
+        try:
+            await asyncio.to_thread(
+                self.store.open_session,
+                session,
+                quota_bytes=limits.max_total_bytes,
+                max_sessions=limits.max_open_uploads,
+            )
+        except OverQuota:
+            total = await asyncio.to_thread(self.store.total_bytes, owner)
+            raise self.files.quota_error(declared_size or 0, total) from None
+        except TooManySessions:
+            raise ResourceExhausted(
+                f"This API key has {limits.max_open_uploads} unfinished resumable uploads, as many as it may "
+                "have open; finish or cancel one first (unfinished uploads expire after "
+                f"{limits.upload_session_ttl.total_seconds() / 3600:g} h).",
+                retry_after_s=60.0,
+            ) from None
         return session
 
     async def query(self, upload_id: str) -> UploadSession:

@@ -29,6 +29,10 @@ class OverQuota(Exception):
     """Adding the file would take the owner's stored bytes over the quota."""
 
 
+class TooManySessions(Exception):
+    """The owner already has as many unfinished upload sessions as it may."""
+
+
 class BlobMissing(Exception):
     """No blob of that id."""
 
@@ -53,7 +57,10 @@ class FileStore(Protocol):
 
     def remove(self, owner: str, file_id: str) -> StoredFile | None: ...
 
-    def total_bytes(self, owner: str) -> int: ...
+    def total_bytes(self, owner: str) -> int:
+        """Bytes the owner's files hold plus those its unfinished uploads declared (or, without a
+        declared size, have received): what counts against its quota."""
+        ...
 
     def expired(self, now: datetime, limit: int) -> list[StoredFile]: ...
 
@@ -61,7 +68,13 @@ class FileStore(Protocol):
         """Every blob id a file or an upload session refers to."""
         ...
 
-    def open_session(self, session: UploadSession) -> None: ...
+    def open_session(
+        self, session: UploadSession, *, quota_bytes: int | None = None, max_sessions: int | None = None
+    ) -> None:
+        """Open a session, in one transaction with the checks: the owner's stored bytes plus its
+        sessions' (declared, else received) may not pass ``quota_bytes`` (OverQuota), nor its
+        open sessions ``max_sessions`` (TooManySessions)."""
+        ...
 
     def session(self, upload_id: str) -> UploadSession | None: ...
 
@@ -119,6 +132,11 @@ class BlobStore(Protocol):
         """Remove a blob, complete or staged; a missing blob is not an error."""
         ...
 
+    def remove_temporaries(self) -> int:
+        """Remove the temporaries of blob writes a crash cut short; returns how many. Only while
+        no blob is being written (at start, under the worker lock)."""
+        ...
+
     def ids(self) -> list[tuple[str, datetime]]:
         """Every blob (complete or staged) with its last modification time."""
         ...
@@ -131,8 +149,15 @@ class BatchStore(Protocol):
     def initialized(self) -> bool: ...
 
     def create(self, job: BatchJob, items: Iterable[BatchItem]) -> BatchJob:
-        """Store a job and all its items in one transaction; ``request_count`` is taken from
-        the items. Returns the stored job."""
+        """Store a job and all its items; ``request_count`` is taken from the items. The items
+        go in first, in small transactions (other writes never wait long), and the job last,
+        so a job is never seen half stored. Items of a creation that failed are removed; those
+        of one a crash cut short are removed by ``drop_orphans``. Returns the stored job."""
+        ...
+
+    def drop_orphans(self) -> int:
+        """Remove items no job refers to (a creation cut short); returns how many. Only while
+        no creation is under way (at start, under the worker lock)."""
         ...
 
     def get(self, owner: str, job_id: str) -> BatchJob | None: ...
@@ -149,9 +174,17 @@ class BatchStore(Protocol):
         """Remove a job and its items."""
         ...
 
-    def next_claimable(self) -> BatchJob | None:
-        """The unfinished job (PENDING, or RUNNING when it was interrupted) to work on next:
-        highest priority first, then oldest."""
+    def next_claimable(
+        self, after_owner: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> BatchJob | None:
+        """The unfinished job (PENDING, or RUNNING) to work on next: owners take turns in
+        order of name, starting after ``after_owner`` and wrapping around; within an owner,
+        highest priority first, then oldest. Jobs in ``skip`` are passed over."""
+        ...
+
+    def fail(self, job_id: str, error: ItemError, now: datetime) -> bool:
+        """Mark an unfinished job FAILED with ``error`` without reading it back (it may be
+        unreadable); False when it was not unfinished."""
         ...
 
     def transition(

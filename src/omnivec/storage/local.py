@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from omnivec.errors import FailedPrecondition
+from omnivec.logging import get_logger
 from omnivec.storage.interfaces import BatchStore, BlobStore, ExclusiveLock, FileStore
 from omnivec.storage.local_blobs import LocalBlobStore
 from omnivec.storage.memory import MemoryBatchStore, MemoryBlobStore, MemoryFileStore, ThreadLock
@@ -17,6 +19,8 @@ from omnivec.storage.sqlite_batches import SqliteBatchStore
 from omnivec.storage.sqlite_db import SqliteDatabase
 from omnivec.storage.sqlite_files import SqliteFileStore
 from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
+
+log = get_logger(__name__)
 
 
 class DataDirLock:
@@ -77,7 +81,8 @@ def open_memory() -> Stores:
 
 def check_writable(data_dir: Path) -> None:
     """Fail at start-up, with the reason, when the data directory cannot be written (read-only,
-    not permitted, full): otherwise every upload and batch would fail later, one by one."""
+    not permitted): otherwise every upload and batch would fail later, one by one. A full one
+    is only logged: online embedding needs no disk, and writes heal once space is freed."""
     probe = data_dir / f".write-probe-{os.getpid()}"
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -86,6 +91,14 @@ def check_writable(data_dir: Path) -> None:
             f.flush()
             os.fsync(f.fileno())
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # A full disk refuses writes, each with a clear 429, and heals when space is freed;
+            # it is no reason to take online embedding (which writes nothing) down with it.
+            log.warning(
+                "the data directory %s is full: files and batch jobs are refused until space is freed",
+                data_dir,
+            )
+            return
         raise FailedPrecondition(
             f"The data directory {data_dir} is not writable ({exc.strerror or exc}). "
             "Free space or permissions there, or choose another with --data-dir (OMNIVEC_DATA_DIR)."

@@ -121,6 +121,16 @@ class LocalBlobStore:
         (self._complete / blob_id).unlink(missing_ok=True)
         (self._staging / blob_id).unlink(missing_ok=True)
 
+    def remove_temporaries(self) -> int:
+        removed = 0
+        if self._staging.exists():
+            for entry in os.scandir(self._staging):
+                if _TEMPORARY.match(entry.name):
+                    with storage_errors():
+                        os.unlink(entry.path)
+                    removed += 1
+        return removed
+
     def ids(self) -> list[tuple[str, datetime]]:
         # Temporaries of interrupted writes are listed under their own names (never referenced
         # by a record), so the orphan sweep removes them like any other unreferenced blob.

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from omnivec.storage.interfaces import BlobMissing, DuplicateName, OverQuota
+from omnivec.storage.interfaces import BlobMissing, DuplicateName, OverQuota, TooManySessions
 from omnivec.storage.local_blobs import check_blob_id
 from omnivec.storage.records import (
     BatchItem,
@@ -66,7 +66,13 @@ class MemoryFileStore:
             return self._total(owner)
 
     def _total(self, owner: str) -> int:
-        return sum(f.size_bytes for (o, _), f in self._files.items() if o == owner)
+        stored = sum(f.size_bytes for (o, _), f in self._files.items() if o == owner)
+        pending = sum(
+            s.declared_size if s.declared_size is not None else s.received
+            for s in self._sessions.values()
+            if s.owner == owner
+        )
+        return stored + pending
 
     def expired(self, now: datetime, limit: int) -> list[StoredFile]:
         with self._lock:
@@ -77,10 +83,20 @@ class MemoryFileStore:
         with self._lock:
             return {f.blob_id for f in self._files.values()} | {s.blob_id for s in self._sessions.values()}
 
-    def open_session(self, session: UploadSession) -> None:
+    def open_session(
+        self, session: UploadSession, *, quota_bytes: int | None = None, max_sessions: int | None = None
+    ) -> None:
         with self._lock:
             if session.upload_id in self._sessions:
                 raise ValueError("duplicate upload id")
+            mine = sum(1 for s in self._sessions.values() if s.owner == session.owner)
+            if max_sessions is not None and mine >= max_sessions:
+                raise TooManySessions(session.owner)
+            if (
+                quota_bytes is not None
+                and self._total(session.owner) + (session.declared_size or 0) > quota_bytes
+            ):
+                raise OverQuota(session.file_id)
             self._sessions[session.upload_id] = session
 
     def session(self, upload_id: str) -> UploadSession | None:
@@ -101,8 +117,13 @@ class MemoryFileStore:
 
     def finish_session(self, upload_id: str, record: StoredFile, *, quota_bytes: int | None) -> None:
         with self._lock:
-            self._add(record, quota_bytes, replace=False)
-            self._sessions.pop(upload_id, None)
+            session = self._sessions.pop(upload_id, None)
+            try:
+                self._add(record, quota_bytes, replace=False)
+            except BaseException:
+                if session is not None:
+                    self._sessions[upload_id] = session
+                raise
 
     def expired_sessions(self, now: datetime, limit: int) -> list[UploadSession]:
         with self._lock:
@@ -174,6 +195,9 @@ class MemoryBlobStore:
             self._staged.pop(blob_id, None)
             self._times.pop(blob_id, None)
 
+    def remove_temporaries(self) -> int:
+        return 0  # blobs are written whole under the lock: there are none
+
     def ids(self) -> list[tuple[str, datetime]]:
         with self._lock:
             return [(b, self._times.get(b, utc_now())) for b in [*self._complete, *self._staged]]
@@ -226,11 +250,32 @@ class MemoryBatchStore:
             self._results.pop(job_id, None)
             return True
 
-    def next_claimable(self) -> BatchJob | None:
+    def drop_orphans(self) -> int:
+        return 0  # a creation is stored whole under the lock: there are none
+
+    def next_claimable(
+        self, after_owner: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> BatchJob | None:
         with self._lock:
-            open_jobs = [j for j in self._jobs.values() if not j.state.is_terminal]
-        open_jobs.sort(key=lambda j: (-j.priority, j.create_time, j.job_id))
-        return open_jobs[0] if open_jobs else None
+            open_jobs = [j for j in self._jobs.values() if not j.state.is_terminal and j.job_id not in skip]
+        if not open_jobs:
+            return None
+        owners = sorted({j.owner for j in open_jobs})
+        later = [o for o in owners if after_owner is None or o > after_owner]
+        owner = (later or owners)[0]
+        mine = [j for j in open_jobs if j.owner == owner]
+        mine.sort(key=lambda j: (-j.priority, j.create_time, j.job_id))
+        return mine[0]
+
+    def fail(self, job_id: str, error: ItemError, now: datetime) -> bool:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.state.is_terminal:
+                return False
+            self._jobs[job_id] = replace(
+                job, state=BatchState.FAILED, update_time=now, end_time=now, error=error
+            )
+            return True
 
     def transition(
         self,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -21,36 +24,76 @@ _JOB_COLUMNS = (
 )
 _UNFINISHED = (BatchState.PENDING.value, BatchState.RUNNING.value)
 _INSERT_BATCH = 500
+# Items deleted per transaction when a job goes.
+_DELETE_BATCH = 2000
 
 
 class SqliteBatchStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self.db = db
+        # Jobs being created by this process: their items have no job row yet, and are not orphans.
+        self._creating: set[str] = set()
+        self._creating_lock = threading.Lock()
 
     def initialized(self) -> bool:
         return self.db.exists()
 
     def create(self, job: BatchJob, items: Iterable[BatchItem]) -> BatchJob:
-        def run(conn: sqlite3.Connection) -> int:
-            conn.execute(
-                f"INSERT INTO batch_jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 21)})", _job_row(job)
-            )
-            count = 0
-            iterator = iter(items)
+        # Items are read (parsed) outside the write lock and written a few hundred at a time,
+        # so a million-line job never holds up other writes for more than one small transaction.
+        count = 0
+        iterator = iter(items)
+        with self._creating_lock:
+            self._creating.add(job.job_id)
+        try:
             while rows := [_item_row(job.job_id, item) for item in islice(iterator, _INSERT_BATCH)]:
-                conn.executemany(
-                    "INSERT INTO batch_items (job_id, idx, key, metadata, payload, input_error) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                self.db.write(_insert_items(rows))
                 count += len(rows)
-            conn.execute("UPDATE batch_jobs SET request_count = ? WHERE job_id = ?", (count, job.job_id))
-            return count
-
-        count = self.db.write(run)
+            row = _job_row(replace(job, request_count=count))
+            self.db.write(
+                lambda c: c.execute(
+                    f"INSERT INTO batch_jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 21)})", row
+                )
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._drop_items_in_steps(job.job_id)
+            raise
+        finally:
+            with self._creating_lock:
+                self._creating.discard(job.job_id)
         stored = self.get_any(job.job_id)
         assert stored is not None and stored.request_count == count
         return stored
+
+    def drop_orphans(self) -> int:
+        orphans = self.db.read(
+            lambda c: [
+                r[0]
+                for r in c.execute(
+                    "SELECT DISTINCT job_id FROM batch_items "
+                    "WHERE job_id NOT IN (SELECT job_id FROM batch_jobs)"
+                ).fetchall()
+            ]
+        )
+        with self._creating_lock:
+            orphans = [j for j in orphans if j not in self._creating]
+        for job_id in orphans:
+            self._drop_items_in_steps(job_id)
+        return len(orphans)
+
+    def _drop_items_in_steps(self, job_id: str) -> None:
+        """Delete a job's items a bounded number per transaction."""
+        while self.db.write(
+            lambda c: (
+                c.execute(
+                    "DELETE FROM batch_items WHERE job_id = ? AND idx IN "
+                    "(SELECT idx FROM batch_items WHERE job_id = ? LIMIT ?)",
+                    (job_id, job_id, _DELETE_BATCH),
+                ).rowcount
+            )
+        ):
+            pass
 
     def get(self, owner: str, job_id: str) -> BatchJob | None:
         row = self.db.read(
@@ -75,23 +118,62 @@ class SqliteBatchStore:
         return [_job(r) for r in rows]
 
     def delete(self, owner: str, job_id: str) -> bool:
-        def run(conn: sqlite3.Connection) -> bool:
-            gone = conn.execute("DELETE FROM batch_jobs WHERE job_id = ? AND owner = ?", (job_id, owner))
-            if gone.rowcount:
-                conn.execute("DELETE FROM batch_items WHERE job_id = ?", (job_id,))
-            return gone.rowcount == 1
-
-        return self.db.write(run)
-
-    def next_claimable(self) -> BatchJob | None:
-        row = self.db.read(
-            lambda c: c.execute(
-                f"SELECT {_JOB_COLUMNS} FROM batch_jobs WHERE state IN (?, ?) "
-                "ORDER BY priority DESC, create_us, job_id LIMIT 1",
-                _UNFINISHED,
-            ).fetchone()
+        gone = self.db.write(
+            lambda c: (
+                c.execute("DELETE FROM batch_jobs WHERE job_id = ? AND owner = ?", (job_id, owner)).rowcount
+            )
         )
+        if gone:
+            # The job is gone once its row is; its items follow in small steps. Items that cannot
+            # be deleted now (a damaged page) are orphans, removed at the next start.
+            with contextlib.suppress(Exception):
+                self._drop_items_in_steps(job_id)
+        return gone == 1
+
+    def next_claimable(
+        self, after_owner: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> BatchJob | None:
+        excluded = f" AND job_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
+
+        def run(c: sqlite3.Connection) -> Any:
+            # Owners after the last one first, then from the start: round-robin by name.
+            owner = c.execute(
+                f"SELECT owner FROM batch_jobs WHERE state IN (?, ?){excluded} GROUP BY owner "
+                "ORDER BY (? IS NOT NULL AND owner <= ?), owner LIMIT 1",
+                (*_UNFINISHED, *skip, after_owner, after_owner),
+            ).fetchone()
+            if owner is None:
+                return None
+            return c.execute(
+                f"SELECT {_JOB_COLUMNS} FROM batch_jobs WHERE owner = ? AND state IN (?, ?){excluded} "
+                "ORDER BY priority DESC, create_us, job_id LIMIT 1",
+                (owner[0], *_UNFINISHED, *skip),
+            ).fetchone()
+
+        row = self.db.read(run)
         return _job(row) if row else None
+
+    def fail(self, job_id: str, error: ItemError, now: datetime) -> bool:
+        now_us = to_us(now)
+        changed = self.db.write(
+            lambda c: (
+                c.execute(
+                    "UPDATE batch_jobs SET state = ?, update_us = ?, end_us = ?, error_code = ?, "
+                    "error_status = ?, error_message = ? WHERE job_id = ? AND state IN (?, ?)",
+                    (
+                        BatchState.FAILED.value,
+                        now_us,
+                        now_us,
+                        error.code,
+                        error.status,
+                        error.message,
+                        job_id,
+                        *_UNFINISHED,
+                    ),
+                ).rowcount
+            )
+        )
+        return bool(changed == 1)
 
     def transition(
         self,
@@ -203,7 +285,15 @@ class SqliteBatchStore:
         return [(_item(r[:5]), ItemResult(int(r[0]), r[5], int(r[6]), _error(r[7]))) for r in rows]
 
     def drop_items(self, job_id: str) -> None:
-        self.db.write(lambda c: c.execute("DELETE FROM batch_items WHERE job_id = ?", (job_id,)))
+        self._drop_items_in_steps(job_id)
+
+
+def _insert_items(rows: list[tuple[Any, ...]]) -> Callable[[sqlite3.Connection], object]:
+    return lambda c: c.executemany(
+        "INSERT INTO batch_items (job_id, idx, key, metadata, payload, input_error) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _select_job(job_id: str) -> Any:

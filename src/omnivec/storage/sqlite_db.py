@@ -21,6 +21,8 @@ from omnivec.storage.failures import StorageFull, storage_errors, translate
 from omnivec.storage.migrations import migrate
 
 T = TypeVar("T")
+# Free pages given back per step of ``compact`` (4 MiB of 4 KiB pages).
+_VACUUM_PAGES = 1024
 
 
 class SqliteDatabase:
@@ -61,6 +63,26 @@ class SqliteDatabase:
                 raise
             return result
 
+    def compact(self) -> int:
+        """Give space freed by deletes back to the file system: free pages (a bounded number
+        per transaction, so other writes never wait long), then the WAL file, truncated to
+        nothing once checkpointed. Returns the pages freed."""
+        if not self.exists():
+            return 0
+        freed = 0
+        while True:
+            with self._lock, storage_errors():
+                conn = self._connection()
+                free = int(conn.execute("PRAGMA freelist_count").fetchall()[0][0])
+                if free == 0 or int(conn.execute("PRAGMA auto_vacuum").fetchall()[0][0]) != 2:  # incremental
+                    break
+                # executescript steps the pragma to its end; execute() would free one page.
+                conn.executescript(f"PRAGMA incremental_vacuum({_VACUUM_PAGES});")
+            freed += min(free, _VACUUM_PAGES)
+        with self._lock, storage_errors(), contextlib.suppress(sqlite3.OperationalError):
+            self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return freed
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
@@ -76,6 +98,10 @@ class SqliteDatabase:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = _connect(self.path, check_same_thread=False)
+            # Pages freed by deletes can be given back to the file system a few at a time (takes
+            # effect in a new database, before the WAL switch writes its header; an older one
+            # keeps its free pages for reuse).
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             migrate(conn)
             self._conn = conn

@@ -6,7 +6,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from omnivec.storage.interfaces import DuplicateName, OverQuota
+from omnivec.storage.interfaces import DuplicateName, OverQuota, TooManySessions
 from omnivec.storage.records import FileSource, StoredFile, UploadSession
 from omnivec.storage.sqlite_db import SqliteDatabase, from_us, to_us
 
@@ -85,10 +85,21 @@ class SqliteFileStore:
 
         return self.db.read(run)
 
-    def open_session(self, session: UploadSession) -> None:
+    def open_session(
+        self, session: UploadSession, *, quota_bytes: int | None = None, max_sessions: int | None = None
+    ) -> None:
         s = session
-        self.db.write(
-            lambda c: c.execute(
+
+        def run(c: sqlite3.Connection) -> Any:
+            if max_sessions is not None:
+                (count,) = c.execute(
+                    "SELECT count(*) FROM upload_sessions WHERE owner = ?", (s.owner,)
+                ).fetchone()
+                if int(count) >= max_sessions:
+                    raise TooManySessions(s.owner)
+            if quota_bytes is not None and _total(c, s.owner) + (s.declared_size or 0) > quota_bytes:
+                raise OverQuota(s.file_id)
+            return c.execute(
                 f"INSERT INTO upload_sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     s.upload_id,
@@ -103,7 +114,8 @@ class SqliteFileStore:
                     to_us(s.expire_time),
                 ),
             )
-        )
+
+        self.db.write(run)
 
     def session(self, upload_id: str) -> UploadSession | None:
         row = self.db.read(
@@ -151,12 +163,15 @@ class SqliteFileStore:
 
 
 def _total(conn: sqlite3.Connection, owner: str) -> int:
-    """The owner's stored bytes: files, and the source bytes of search-store documents (one quota)."""
-    row = conn.execute("SELECT COALESCE(SUM(size_bytes), 0) FROM files WHERE owner = ?", (owner,)).fetchone()
-    docs = conn.execute(
-        "SELECT COALESCE(SUM(size_bytes), 0) FROM store_documents WHERE owner = ?", (owner,)
+    """The owner's stored bytes: files, unfinished uploads (their declared size), and the source
+    bytes of search-store documents (one quota)."""
+    row = conn.execute(
+        "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM files WHERE owner = ?) + "
+        "(SELECT COALESCE(SUM(COALESCE(declared_size, received)), 0) FROM upload_sessions WHERE owner = ?) + "
+        "(SELECT COALESCE(SUM(size_bytes), 0) FROM store_documents WHERE owner = ?)",
+        (owner, owner, owner),
     ).fetchone()
-    return int(row[0]) + int(docs[0])
+    return int(row[0])
 
 
 def _add(conn: sqlite3.Connection, r: StoredFile, quota_bytes: int | None, replace: bool) -> None:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
 
 from omnivec.api.context import container, owner, read_json
 from omnivec.api.openapi import json_body
 from omnivec.api.pagination import decode_token, encode_token, page_size
-from omnivec.api.responses import JSONResponse
-from omnivec.api.schemas.batches import AsyncBatchEmbedContentRequestSchema, RequestReader, operation_json
+from omnivec.api.responses import JSONResponse, dumps
+from omnivec.api.schemas.batches import (
+    AsyncBatchEmbedContentRequestSchema,
+    RequestReader,
+    operation_json,
+)
 from omnivec.errors import InvalidArgument
+from omnivec.services.batch_items import result_json
+from omnivec.services.batches import BatchService
+from omnivec.storage.records import BatchJob
 
 router = APIRouter()
 
@@ -41,6 +52,14 @@ async def async_batch_embed_content(request: Request, model: str) -> JSONRespons
         )
     else:
         assert config.requests is not None
+        limit = c.settings.batches.max_inline_requests
+        if len(config.requests.requests) > limit:
+            raise InvalidArgument.at(
+                "batch.inputConfig.requests.requests",
+                f"an inline batch may hold at most {limit} requests (got {len(config.requests.requests)}); "
+                "put larger batches in a JSONL file uploaded with the Files API and name it in "
+                "inputConfig.fileName",
+            )
         requests = [reader.inlined(i, raw) for i, raw in enumerate(config.requests.requests)]
         job = await c.batches.create(
             owner(request), model, requests, display_name=batch.display_name, priority=batch.priority
@@ -69,11 +88,35 @@ async def cancel_batch(request: Request, batch_id: str) -> JSONResponse:
 
 
 @router.get("/batches/{batch_id}")
-async def get_batch(request: Request, batch_id: str) -> JSONResponse:
+async def get_batch(request: Request, batch_id: str) -> Response:
     service = container(request).batches
     job = await service.get(owner(request), batch_id)
-    results = await service.results(job) if job.state.is_terminal and job.input_file is None else None
-    return JSONResponse(operation_json(job, results))
+    if job.state.is_terminal and job.input_file is None and job.checkpoint > 0:
+        # An inline job's results can be hundreds of megabytes of JSON: streamed a page at a
+        # time, never built whole.
+        return StreamingResponse(_streamed_operation(service, job), media_type=JSONResponse.media_type)
+    return JSONResponse(operation_json(job))
+
+
+# Stands for the list of inlined responses in the operation's JSON; the list is streamed there.
+_RESPONSES = "\x00inlined-responses\x00"
+
+
+async def _streamed_operation(service: BatchService, job: BatchJob) -> AsyncIterator[bytes]:
+    operation = operation_json(job)
+    output = {"inlinedResponses": {"inlinedResponses": _RESPONSES}}
+    operation["metadata"]["output"] = output
+    if "response" in operation:
+        operation["response"]["output"] = output
+    pieces = dumps(operation).split(dumps(_RESPONSES))
+    yield pieces[0]
+    for piece in pieces[1:]:
+        pages = service.result_pages(job)
+        separator = b"["
+        while page := await asyncio.to_thread(next, pages, None):
+            yield separator + b",".join(dumps(result_json(i, r)) for i, r in page)
+            separator = b","
+        yield (b"[]" if separator == b"[" else b"]") + piece
 
 
 @router.delete("/batches/{batch_id}")

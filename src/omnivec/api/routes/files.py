@@ -11,7 +11,7 @@ from omnivec.api.responses import JSONResponse
 from omnivec.api.schemas.files import file_json
 from omnivec.api.urls import base_url
 from omnivec.errors import NotFound
-from omnivec.services.files import file_id_from_uri
+from omnivec.services.file_names import file_id_from_uri
 
 router = APIRouter()
 

@@ -14,12 +14,17 @@ router = APIRouter()
 
 @router.get("/healthz")
 async def healthz(request: Request) -> JSONResponse:
-    """Alive unless a model is stuck: a forward pass running longer than a whole request may take
-    means a hung device, which only a restart cures."""
+    """Alive unless a model or the batch worker is stuck: a forward pass running longer than a
+    whole request may take means a hung device, a batch worker that stopped or makes no progress
+    leaves every tenant's jobs waiting; only a restart cures either."""
     c = container(request)
     stalled = c.runtime.stalled(c.settings.limits.request_timeout_s)
-    if stalled:
-        return JSONResponse({"status": "stalled", "models": stalled}, status_code=503)
+    worker = c.worker.stuck()
+    if stalled or worker:
+        body: dict[str, object] = {"status": "stalled", "models": stalled}
+        if worker:
+            body["batchWorker"] = worker
+        return JSONResponse(body, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
