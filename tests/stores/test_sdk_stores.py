@@ -223,3 +223,23 @@ def test_two_keys_see_only_their_own(serve: Callable[..., RunningServer]) -> Non
         b.file_search_stores.import_file(file_search_store_name=theirs.name, file_name=f.name)  # type: ignore[arg-type]
     assert info.value.code == 404
     assert a.file_search_stores.get(name=store.name).active_documents_count == 1  # type: ignore[arg-type]
+
+
+def test_the_same_api_on_qdrant_client(serve: Callable[..., RunningServer]) -> None:
+    """``--vector-store memory``: qdrant-client's in-process mode, the adapter a Qdrant server uses."""
+    server = serve(vector_store="memory")
+    c = client(server)
+    store = c.file_search_stores.create(config={"display_name": "on qdrant-client"})
+    op = wait(
+        c,
+        c.file_search_stores.upload_to_file_search_store(
+            file_search_store_name=store.name,  # type: ignore[arg-type]
+            file=io.BytesIO(b"Lighthouses guide ships past the rocks at night."),
+            config={"mime_type": "text/plain", "custom_metadata": [{"key": "year", "numeric_value": 1900}]},
+        ),
+    )
+    assert op.error is None
+    body = {"query": "lighthouses", "searchMode": "LEXICAL", "metadataFilter": "year < 2000"}
+    hits = httpx.post(f"{server.base_url}/v1beta/{store.name}:query", json=body).json()["relevantChunks"]
+    assert [h["document"]["name"] for h in hits] == [op.response.document_name]
+    c.file_search_stores.delete(name=store.name, config={"force": True})  # type: ignore[arg-type]

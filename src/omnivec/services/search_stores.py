@@ -222,6 +222,10 @@ class SearchStoreService:
         await asyncio.to_thread(self.store.open_upload, session.upload_id, doc)
         return session
 
+    async def forget_upload(self, upload_id: str) -> None:
+        """An upload ended without a document (cancelled, expired, refused)."""
+        await asyncio.to_thread(self.store.close_upload, upload_id)
+
     async def is_store_upload(self, upload_id: str) -> bool:
         return await asyncio.to_thread(self.store.upload, upload_id) is not None
 

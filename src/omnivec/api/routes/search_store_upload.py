@@ -114,6 +114,7 @@ async def _chunk(request: Request, upload_id: str) -> Response:
             return Response(status_code=200, headers=_progress("active", session.received))
         if "cancel" in commands:
             await uploads.cancel(upload_id)
+            await stores.forget_upload(upload_id)
             return Response(status_code=200, headers={_STATUS: "cancelled"})
         if not commands & {"upload", "finalize"}:
             raise InvalidArgument.at(
@@ -129,7 +130,10 @@ async def _chunk(request: Request, upload_id: str) -> Response:
             doc = await stores.finish_upload(upload_id, result)
             return JSONResponse(operation_json(doc), headers={_STATUS: "final"})
     except OmnivecError as exc:
-        return _error(exc, "active" if await uploads.is_open(upload_id) else "final")
+        if await uploads.is_open(upload_id):
+            return _error(exc, "active")
+        await _forget(request, upload_id)  # the session is over: so is its planned document
+        return _error(exc, "final")
     except ClientDisconnect:
         log.info("store upload chunk interrupted by the client")
         return Response(status_code=400, headers={_STATUS: "active"})
@@ -137,3 +141,9 @@ async def _chunk(request: Request, upload_id: str) -> Response:
         log.error("store upload chunk failed", exc_info=exc)
         return _error(_internal(), "active" if await uploads.is_open(upload_id) else "final")
     return Response(status_code=200, headers=_progress("active", result.received))
+
+
+async def _forget(request: Request, upload_id: str) -> None:
+    stores = container(request).search_stores
+    if stores is not None:
+        await stores.forget_upload(upload_id)
