@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from omnivec.api import errors, openapi
+from omnivec.api import docs, errors, openapi
+from omnivec.api.access_log import AccessLogMiddleware
 from omnivec.api.auth import AuthMiddleware, KeyRing
 from omnivec.api.metrics import Metrics, MetricsMiddleware
 from omnivec.api.middleware import (
@@ -36,7 +37,7 @@ def create_app(container: Container) -> FastAPI:
         summary="Gemini-compatible embedding API for open models.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served from packaged assets by api/docs.py: no CDN, works offline
         redoc_url=None,
     )
     app.state.container = container
@@ -47,6 +48,7 @@ def create_app(container: Container) -> FastAPI:
     for router in routers:
         app.include_router(router)
     openapi.install(app)
+    docs.install(app)
 
     settings = container.settings
     keys = KeyRing(k.get_secret_value() for k in settings.api_keys)
@@ -65,5 +67,6 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics, routes=[r for rt in routers for r in rt.routes])
     app.add_middleware(ApiVersionMiddleware)
     app.add_middleware(UnexpectedErrorMiddleware)
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from omnivec.cli.commands import CliError
+from omnivec.cli.errors import EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
 
 # The SDK's chunk size; each chunk is one request.
 UPLOAD_CHUNK = 8 * 1024 * 1024
@@ -91,6 +91,14 @@ class RemoteClient:
                 message = json.loads(exc.read())["error"]["message"]
             except (ValueError, KeyError, TypeError):
                 message = exc.reason
-            raise CliError(f"server answered {exc.code}: {message}") from None
+            code = EXIT_NOT_FOUND if exc.code == 404 else EXIT_UNAVAILABLE if exc.code >= 500 else EXIT_USAGE
+            raise CliError(f"server answered {exc.code}: {message}", code) from None
         except urllib.error.URLError as exc:
-            raise CliError(f"cannot reach {self.base}: {exc.reason}") from None
+            raise CliError(
+                f"cannot reach {self.root} ({exc.reason}); is `omnivec serve` running there?",
+                EXIT_UNAVAILABLE,
+            ) from None
+        except (TimeoutError, ConnectionError) as exc:
+            raise CliError(
+                f"lost the connection to {self.root} ({type(exc).__name__})", EXIT_UNAVAILABLE
+            ) from None

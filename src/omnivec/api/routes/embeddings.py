@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from omnivec.api.context import container, owner, read_json, with_deadline
+from omnivec.api.context import container, owner, read_json, record_usage, with_deadline
 from omnivec.api.openapi import json_body
 from omnivec.api.responses import JSONResponse
 from omnivec.api.schemas.embeddings import (
@@ -26,9 +26,9 @@ async def embed_content(request: Request, model: str) -> JSONResponse:
     embeddings = await with_deadline(
         request, c.embeddings.embed(model, [parsed.to_domain()], field_prefix="", owner=owner(request))
     )
-    return JSONResponse(
-        {"embedding": embedding_json(embeddings[0]), "usageMetadata": usage_json(Usage.of(embeddings))}
-    )
+    usage = Usage.of(embeddings)
+    record_usage(request, len(embeddings), usage.prompt_token_count)
+    return JSONResponse({"embedding": embedding_json(embeddings[0]), "usageMetadata": usage_json(usage)})
 
 
 @router.post("/models/{model}:batchEmbedContents", openapi_extra=json_body("BatchEmbedContentsRequest"))
@@ -52,9 +52,8 @@ async def batch_embed_contents(request: Request, model: str) -> JSONResponse:
     embeddings = await with_deadline(
         request, c.embeddings.embed(model, [r.to_domain() for r in parsed.requests], owner=owner(request))
     )
+    usage = Usage.of(embeddings)
+    record_usage(request, len(embeddings), usage.prompt_token_count)
     return JSONResponse(
-        {
-            "embeddings": [embedding_json(e) for e in embeddings],
-            "usageMetadata": usage_json(Usage.of(embeddings)),
-        }
+        {"embeddings": [embedding_json(e) for e in embeddings], "usageMetadata": usage_json(usage)}
     )

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from omnivec.errors import InvalidArgument
+from omnivec.errors import InvalidArgument, ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import BackendInfo, InputTooLong
 from omnivec.runtime.backends.tokens import PaddingRule, pad_batch, token_ids
@@ -140,7 +140,23 @@ def resolve_device(device: str) -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    return torch.device(device)
+    chosen = torch.device(device)
+    # Refused here, before any weight loads, with what to do instead of torch's own traceback.
+    if chosen.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ModelLoadError(
+                f"--device {device}: this torch build has no usable CUDA device "
+                f"(torch {torch.__version__}); use --device cpu, or install a CUDA build of torch."
+            )
+        if chosen.index is not None and chosen.index >= torch.cuda.device_count():
+            raise ModelLoadError(
+                f"--device {device}: there are {torch.cuda.device_count()} CUDA devices (cuda:0 …)."
+            )
+    if chosen.type == "mps" and not (
+        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    ):
+        raise ModelLoadError(f"--device {device}: MPS is not available here; use --device cpu.")
+    return chosen
 
 
 def accelerator_model_kwargs(device: torch.device, half_precision: bool | None) -> dict[str, Any]:
