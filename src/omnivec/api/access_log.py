@@ -28,6 +28,10 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        # The path as the client sent it (before version prefixes are stripped or routing rewrites
+        # the scope); no query string: ``?key=`` would carry an API key.
+        path = scope.get("root_path", "") + scope["path"]
+        method = scope["method"]
         status = 500  # what the client sees if the app fails before answering
 
         async def send_status(message: Message) -> None:

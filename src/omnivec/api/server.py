@@ -52,8 +52,8 @@ def build_server(container: Container) -> uvicorn.Server:
         create_app(container),
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level.lower(),
-        # One log format: uvicorn's loggers go through omnivec.logging's handler; requests are
+        # Levels and handlers are omnivec.logging's (uvicorn's start-up lines give way to the
+        # banner); one log format: uvicorn's loggers go through omnivec.logging's handler; requests are
         # logged by AccessLogMiddleware (with the request id, items and tokens).
         log_config=None,
         access_log=False,
