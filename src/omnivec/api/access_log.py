@@ -44,17 +44,14 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             latency_ms = (time.perf_counter() - started) * 1000
-            # The path as the client sent it (before version prefixes are stripped); no query:
-            # ``?key=`` would carry an API key.
-            path = scope.get("root_path", "") + scope["path"]
             fields = {
-                "method": scope["method"],
+                "method": method,
                 "path": path,
                 "status": status,
                 "latency_ms": round(latency_ms, 1),
             }
             usage = state(scope).get(USAGE_KEY)
-            message = f"{scope['method']} {path} {status} {latency_ms:.1f}ms"
+            message = f"{method} {path} {status} {latency_ms:.1f}ms"
             if usage is not None:
                 items, tokens = usage
                 fields |= {"items": items, "tokens": tokens}
