@@ -320,6 +320,7 @@ def add_parsers(sub: Any) -> None:
         "--remote", metavar="URL", help="Call a running server instead of loading the model."
     )
     embed_parser.add_argument("--api-key", help="Key for --remote.")
+    embed_parser.add_argument("--data-dir", help="The data directory (in-process: where engine caches live).")
     add_file_flag(embed_parser, "the JSON")
     embed_parser.set_defaults(run=embed)
 

@@ -72,6 +72,9 @@ def load_backend(
 
         return FakeBackend.from_spec(model_id, source)
 
+    from omnivec.runtime.backends.text import resolve_device
+
+    resolve_device(device)  # an unusable --device is refused before anything is read or loaded
     set_progress_bars(show_progress)
     path, local_only = _resolve_source(source, offline)
     model_type = peek_model_type(path, local_only=local_only)
