@@ -7,7 +7,7 @@ The common case is one call::
     with Embedder() as embedder:                      # the bundled all-MiniLM-L6-v2
         docs = embedder.embed(["a cat on a mat", "stock prices fell"], task_type="RETRIEVAL_DOCUMENT")
         query = embedder.embed("where is the cat?", task_type="RETRIEVAL_QUERY")
-        print(similarity(query, docs))                # [0.6.. 0.0..]
+        print(similarity(query, docs))                # [0.40.. 0.02..]: the cat wins
 
 ``embed`` takes a text, a ``Path``, ``bytes``, a PIL image or a ``Part`` (one vector), or a list
 of them (one vector each; a list inside the list is the parts of one input). Media types are

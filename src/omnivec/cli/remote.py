@@ -41,7 +41,15 @@ class RemoteClient:
 
     def upload(self, path: Path, *, mime_type: str, name: str | None, display_name: str | None) -> Any:
         """The resumable protocol, as the SDK does it: start, then 8 MiB chunks, the last one
-        finalizing. Returns the File."""
+        finalizing, with a progress bar on a terminal. Returns the File."""
+        from omnivec.cli.progress import progress_bar
+
+        with progress_bar(f"uploading {path.name}", path.stat().st_size, unit="bytes") as bar:
+            return self._upload(path, mime_type, name, display_name, bar.update)
+
+    def _upload(
+        self, path: Path, mime_type: str, name: str | None, display_name: str | None, sent: Any
+    ) -> Any:
         size = path.stat().st_size
         meta = {"mime_type": mime_type, "size_bytes": size}
         if name:
@@ -75,6 +83,7 @@ class RemoteClient:
                 request.add_header("Content-Type", "application/octet-stream")
                 body = self._send(request, with_key=False)
                 offset += len(chunk)
+                sent(offset)
                 if last:
                     return body["file"]
 
