@@ -20,7 +20,9 @@ from tests.support.server import RunningServer
 pytestmark = pytest.mark.slow
 README = Path(__file__).resolve().parents[2] / "README.md"
 DOCUMENTED_URL = "http://127.0.0.1:8080"
-_BLOCK = re.compile(r"(?:<!-- snippet: (?P<marker>[^>]*?) -->\n)?```(?P<lang>python|bash)\n(?P<code>.*?)```", re.S)
+_BLOCK = re.compile(
+    r"(?:<!-- snippet: (?P<marker>[^>]*?) -->\n)?```(?P<lang>python|bash)\n(?P<code>.*?)```", re.S
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,11 @@ def test_snippet(snippet: Snippet, minilm_server: RunningServer, workdir: Path) 
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "OMNIVEC_DATA_DIR": str(workdir / "data"),
     }
-    command = [sys.executable, "-c", code] if snippet.lang == "python" else ["bash", "-e", "-o", "pipefail", "-c", code]
+    command = (
+        [sys.executable, "-c", code]
+        if snippet.lang == "python"
+        else ["bash", "-e", "-o", "pipefail", "-c", code]
+    )
     done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, f"README line {snippet.line}:\n{done.stdout}\n{done.stderr}"
     assert "Traceback" not in done.stderr
