@@ -5,6 +5,7 @@ model a call goes to). Heavy imports happen inside the functions."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -223,8 +224,6 @@ def embed(args: argparse.Namespace) -> int:
     else:
         body = _embed_in_process(args, texts, task_type)
     with atomic_output(args.output_file) as out:
-        import json
-
         out.write(json.dumps(body, separators=(",", ":")).encode() + b"\n")
     return 0
 

@@ -22,7 +22,7 @@ from omnivec.cli import (
     files_commands,
     models_commands,
 )
-from omnivec.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
+from omnivec.cli.errors import EXIT_INTERRUPTED, CliError
 
 COMMAND_MODULES: tuple[Any, ...] = (
     commands,
@@ -67,9 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return _EXIT_BROKEN_PIPE
-    except ValueError as exc:  # a value a library refused (settings, parts): still the user's input
-        print(f"omnivec: {exc}", file=sys.stderr)
-        return EXIT_USAGE
 
 
 if __name__ == "__main__":
