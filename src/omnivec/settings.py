@@ -41,7 +41,6 @@ DEFAULT_ALIASES = ("gemini-embedding-001", "gemini-embedding-2", "gemini-embeddi
 # int8 weights (faster on CPU, checked to cosine 0.99 of torch at load).
 ENGINES = ("torch", "onnx", "onnx-int8")
 ALL_MODELS = "*"
-LOG_FORMATS = ("text", "json")
 # 'auto', 'cpu', 'mps', 'cuda' or 'cuda:N'.
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 ENV_PREFIX = "OMNIVEC_"
@@ -399,11 +398,11 @@ def _describe_validation_error(exc: ValidationError) -> str:
     """One line per problem, each naming the setting: 'batching.max_batch_tokens: must be ≥ 1'."""
     lines = []
     for error in exc.errors():
-        key = ".".join(str(p) for p in error["loc"]) or "settings"
+        key = ".".join(str(p) for p in error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown setting"
-        lines.append(f"{key}: {message}")
+        lines.append(f"{key}: {message}" if key else message)
     return "; ".join(lines)
 
 
