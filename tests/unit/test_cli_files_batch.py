@@ -104,3 +104,32 @@ def test_remote(
     capsys.readouterr()
     assert main(["files", "get", uploaded["name"], *remote]) == 4
     assert "404" in capsys.readouterr().err
+
+
+def test_failed_requests_exit_1_with_a_summary(
+    serve: Callable[..., RunningServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = serve(batches={"poll_interval_s": 0.05})
+    source = tmp_path / "mixed.jsonl"
+    good = {"key": "ok", "request": {"content": {"parts": [{"text": "fine"}]}}}
+    bad = {"key": "bad", "request": {"content": {"parts": [{"text": "x"}]}, "outputDimensionality": 100000}}
+    source.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    code = main(["batch", "submit", str(source), "--wait", "--remote", server.base_url])
+    printed = capsys.readouterr()
+    assert code == 1
+    assert "SUCCEEDED: 1 of 2 requests embedded, 1 failed" in printed.err
+    assert "omnivec batch results" in printed.err  # where to see the errors
+
+
+def test_a_failed_submit_leaves_nothing_behind(
+    serve: Callable[..., RunningServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = serve()
+    remote = ["--remote", server.base_url]
+    assert main(["batch", "submit", str(jsonl(tmp_path)), "--use", "no-such-model", *remote]) == 4
+    assert "no-such-model" in capsys.readouterr().err
+    assert run(capsys, "files", "list", *remote) == {}  # the uploaded input was deleted
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main(["batch", "submit", str(jsonl(tmp_path)), "--model", "fake:8", "--use", "nope", *data]) == 4
+    capsys.readouterr()
+    assert run(capsys, "files", "list", *data) == {"files": []}
