@@ -4,8 +4,10 @@ default model, and prints what its docstring promises."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,15 @@ CHECKS = {f"{check.__name__}.py": check for check in (
 @pytest.mark.parametrize("script", sorted(CHECKS))
 def test_example(minilm_server: RunningServer, script: str) -> None:
     CHECKS[script](run_example(minilm_server, script))
+
+
+def test_multimodal_search_with_a_model_that_takes_images(
+    serve: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    """The success path, on a tiny random-weight CLIP: which image wins is meaningless with
+    random weights, but the example runs through and names one of its images."""
+    from tests.support.tiny_multimodal_models import build_clip
+
+    server = serve(backends=None, models=[f"clip={build_clip(tmp_path / 'clip')}"], device="cpu")
+    out = run_example(server, "multimodal_search.py")
+    assert re.search(r"best image for 'a plain red square': (red|green|blue)$", out.strip())
