@@ -3,23 +3,36 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
+SERVE_STAMP := $(VENV)/.serve-installed
 BENCH_STAMP := $(VENV)/.bench-installed
+# `make serve` installs what serving needs (the package and its media extra); `make test` and
+# `make check` add the test and development tools.
+SERVE_EXTRAS ?= media
 EXTRAS ?= media,test,dev,qdrant
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
 .PHONY: install serve test test-fast check bench clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	python3 -m venv $(VENV)
-	# torch first and pinned: a looser range would pull the newest CUDA build (several GB).
-	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[$(EXTRAS)]'
+
+# torch first and pinned: a looser range would pull the newest CUDA build (several GB).
+$(SERVE_STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "==> installing torch 2.13.0 and omnivec[$(SERVE_EXTRAS)] into $(VENV) (a few minutes the first time)"
+	$(PIP) install --progress-bar on torch==2.13.0
+	$(PIP) install --progress-bar on -e '.[$(SERVE_EXTRAS)]'
+	touch $(SERVE_STAMP)
+	@echo "==> installed. The CLI is $(VENV)/bin/omnivec (or: source $(VENV)/bin/activate)"
+
+$(STAMP): $(SERVE_STAMP)
+	@echo "==> installing the test and development extras: omnivec[$(EXTRAS)]"
+	$(PIP) install --progress-bar on -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(SERVE_STAMP)
 
-serve: $(STAMP)
+serve: $(SERVE_STAMP)
 	$(VENV)/bin/omnivec serve --host $(HOST) --port $(PORT) $(ARGS)
 
 test: $(STAMP)

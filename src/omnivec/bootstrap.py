@@ -28,7 +28,7 @@ from omnivec.services.memory_budget import MemoryBudget
 from omnivec.services.search_store_ingestion import DocumentIngestor, IngestionSettings
 from omnivec.services.search_stores import SearchStoreLimits, SearchStoreService, VectorStoreHandle
 from omnivec.services.uploads import ResumableUploads
-from omnivec.settings import Settings, split_model_spec
+from omnivec.settings import Settings, hub_offline_env, split_model_spec
 from omnivec.storage.local import DataDirLock, Stores, open_local
 from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
 from omnivec.storage.vector_cache import SqliteVectorCache
@@ -92,8 +92,9 @@ class Container:
             self._started = False
 
 
-def load_backends(settings: Settings) -> list[Backend]:
-    """One backend per served model, plus ``settings.replicas - 1`` copies of each (same id)."""
+def load_backends(settings: Settings, *, show_progress: bool = False) -> list[Backend]:
+    """One backend per served model, plus ``settings.replicas - 1`` copies of each (same id).
+    ``show_progress``: download and loading bars (the CLI at a terminal; never the library)."""
     from omnivec.runtime.backends.loader import load_backend
 
     _apply_torch_threads(settings)
@@ -110,7 +111,7 @@ def load_backends(settings: Settings) -> list[Backend]:
                     model_id,
                     source,
                     device=settings.device,
-                    offline=settings.offline,
+                    offline=settings.offline or hub_offline_env(),
                     trust_remote_code=settings.trust_remote_code,
                     prompt_style=settings.prompt_styles.get(model_id),
                     modalities=_modalities(settings, model_id),
@@ -119,19 +120,24 @@ def load_backends(settings: Settings) -> list[Backend]:
                     threads=settings.torch_threads,
                     half_precision=settings.half_precision,
                     engine_min_cosine=settings.engine_min_cosine,
+                    show_progress=show_progress,
                 )
             )
     return backends
 
 
 def build(
-    settings: Settings, backends: list[Backend] | None = None, stores: Stores | None = None
+    settings: Settings,
+    backends: list[Backend] | None = None,
+    stores: Stores | None = None,
+    *,
+    show_progress: bool = False,
 ) -> Container:
     """Build the container. ``backends`` may be given ready-made (tests, benchmarks); an empty
     list gives a container that serves no model but manages files and batch jobs (the CLI's
     in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory."""
     if backends is None:
-        backends = load_backends(settings)
+        backends = load_backends(settings, show_progress=show_progress)
     limits = batch_limits(settings)
     runtime = Runtime(backends, limits)
     descriptors = {b.info.model_id: describe(b.info) for b in backends}

@@ -8,16 +8,28 @@ in env names, e.g. ``OMNIVEC_BATCHING__MAX_BATCH_TOKENS=16384``.
 from __future__ import annotations
 
 import contextvars
+import difflib
 import os
+import re
+import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from omnivec.types import Modality, PromptStyle
@@ -31,6 +43,16 @@ DEFAULT_ALIASES = ("gemini-embedding-001", "gemini-embedding-2", "gemini-embeddi
 # weights (faster on CPU, checked to cosine 0.99 of torch at load).
 ENGINES = ("auto", "fp32", "bf16", "torch", "onnx", "onnx-int8")
 ALL_MODELS = "*"
+# 'auto', 'cpu', 'mps', 'cuda' or 'cuda:N'.
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+ENV_PREFIX = "OMNIVEC_"
+# Environment variables with the prefix that are not settings.
+_ENV_NOT_SETTINGS = {"OMNIVEC_CONFIG"}
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used: a missing or malformed config file, an unknown key, a value
+    out of range. The message names the key (or file) and says what to do."""
 
 
 def _default_data_dir() -> Path:
@@ -41,6 +63,8 @@ def _default_data_dir() -> Path:
 
 class BatchingSettings(BaseModel):
     """The dynamic batcher in front of each model."""
+
+    model_config = ConfigDict(extra="forbid")
 
     # Defaults measured with the benchmark (bench/): on CPU a MiniLM-size forward pass runs at
     # its best between about 1k and 4k padded tokens and slows past that as activations outgrow
@@ -64,6 +88,8 @@ class BatchingSettings(BaseModel):
 
 class LimitSettings(BaseModel):
     """Per-request limits; every refusal is a 400 that names the limit."""
+
+    model_config = ConfigDict(extra="forbid")
 
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     max_batch_requests: int = Field(100, ge=1, description="requests[] per batchEmbedContents call.")
@@ -105,6 +131,8 @@ class LimitSettings(BaseModel):
 class FileSettings(BaseModel):
     """The Files API: size limits, retention, resumable-upload sessions."""
 
+    model_config = ConfigDict(extra="forbid")
+
     ttl_hours: float = Field(default=48.0, gt=0, description="How long a file is kept after it is created.")
     max_file_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest single file.")
     max_total_bytes: int = Field(default=20 * 1024**3, ge=1, description="Stored bytes per owner (API key).")
@@ -119,6 +147,8 @@ class FileSettings(BaseModel):
 
 class BatchSettings(BaseModel):
     """The asynchronous Batch API and its worker."""
+
+    model_config = ConfigDict(extra="forbid")
 
     chunk_items: int = Field(default=64, ge=1, description="Items embedded and checkpointed together.")
     job_ttl_hours: float = Field(
@@ -149,6 +179,8 @@ class MediaSettings(BaseModel):
     Counts and lengths are per Content (one embed request); every refusal is a 400 that names
     the part, the limit and what was found.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     max_part_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Bytes of one media part.")
     max_images: int = Field(6, ge=1, description="Image parts in one Content.")
@@ -207,7 +239,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OMNIVEC_",
         env_nested_delimiter="__",
-        extra="ignore",
+        extra="forbid",
         validate_default=True,
     )
 
@@ -229,6 +261,10 @@ class Settings(BaseSettings):
         None, description="Base URL clients reach this server at (for upload URLs)."
     )
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="'text' (one line per event) or 'json' (one JSON object per line, for log shippers).",
+    )
     shutdown_grace_s: float = Field(
         30.0, ge=0, description="On SIGTERM, how long queued requests may still run before they get 503."
     )
@@ -301,6 +337,30 @@ class Settings(BaseSettings):
             raise ValueError(f"log_level must be one of {', '.join(_LOG_LEVELS)}")
         return v.upper()
 
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, v: str) -> str:
+        if not _DEVICE.match(v.strip().lower()):
+            raise ValueError(f"device {v!r} is not one of auto, cpu, cuda, cuda:N, mps")
+        return v.strip().lower()
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_add_to_defaults(cls, v: dict[str, str]) -> dict[str, str]:
+        """One rule wherever aliases come from (file, env, flags): they add to the Gemini names
+        and may re-point them; the first served model stays the target of those not named."""
+        return {**dict.fromkeys(DEFAULT_ALIASES, ""), **{k.strip(): t.strip() for k, t in v.items()}}
+
+    @model_validator(mode="after")
+    def _aliases_name_served_models(self) -> Settings:
+        served = {split_model_spec(spec)[0].lower() for spec in self.models}
+        for alias, target in self.aliases.items():
+            wanted = target.removeprefix("models/").lower()
+            if wanted and wanted not in served:
+                names = ", ".join(sorted(split_model_spec(spec)[0] for spec in self.models))
+                raise ValueError(f"alias {alias} points at {target!r}, which is not a served model ({names})")
+        return self
+
     @field_validator("models")
     @classmethod
     def _at_least_one_model(cls, v: list[str]) -> list[str]:
@@ -331,18 +391,101 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = _config_file_path()
         if config_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            sources.append(InitSettingsSource(settings_cls, init_kwargs=read_config_file(config_file)))
         return tuple(sources)
 
     @classmethod
     def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
-        """Build settings; ``overrides`` set to None are ignored so CLI defaults do not mask env vars."""
+        """Build settings; ``overrides`` set to None are ignored so CLI defaults do not mask env vars.
+
+        Raises ``SettingsError`` naming the key, variable or file at fault: a missing or
+        malformed config file, a key no setting has (with the nearest one that exists), a value
+        out of range. Nested overrides (``batching={...}``) merge with the other sources."""
         values = {k: v for k, v in overrides.items() if v is not None}
-        token = _CONFIG_FILE.set(Path(config_file) if config_file else None)
+        path = Path(config_file) if config_file else None
+        token = _CONFIG_FILE.set(path)
         try:
+            file = _config_file_path()
+            if file is not None:
+                _check_keys(read_config_file(file), cls, f"{file}: ")
+            _check_env_names()
             return cls(**values)
+        except ValidationError as exc:
+            raise SettingsError(_describe_validation_error(exc)) from None
         finally:
             _CONFIG_FILE.reset(token)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML config file as a dict; a missing or malformed file is a SettingsError."""
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist (check --config / OMNIVEC_CONFIG)") from None
+    except IsADirectoryError:
+        raise SettingsError(f"config file {path} is a directory; name a TOML file") from None
+    except OSError as exc:
+        raise SettingsError(f"config file {path} cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _check_keys(data: dict[str, Any], model: type[BaseModel], where: str, prefix: str = "") -> None:
+    """Every key of a config table must name a setting; a misspelt one is an error with the
+    nearest real name, never silently ignored."""
+    fields = model.model_fields
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is None:
+            raise SettingsError(f"{where}unknown setting {prefix}{key}{_did_you_mean(key, fields)}")
+        nested = field.annotation
+        if isinstance(value, dict) and isinstance(nested, type) and issubclass(nested, BaseModel):
+            _check_keys(value, nested, where, f"{prefix}{key}.")
+
+
+def _check_env_names() -> None:
+    """An ``OMNIVEC_*`` variable that names no setting is an error, as a misspelt file key is."""
+    for name in os.environ:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in _ENV_NOT_SETTINGS:
+            continue
+        path = upper[len(ENV_PREFIX) :].lower().split("__")
+        model: type[BaseModel] = Settings
+        for depth, key in enumerate(path):
+            field = model.model_fields.get(key)
+            if field is None:
+                near = _nearest(key, model.model_fields)
+                hint = (
+                    f" (did you mean {ENV_PREFIX}{'__'.join([*path[:depth], near]).upper()}?)" if near else ""
+                )
+                raise SettingsError(f"environment variable {name} names no setting{hint}")
+            nested = field.annotation
+            if not (isinstance(nested, type) and issubclass(nested, BaseModel)):
+                break
+            model = nested
+
+
+def _nearest(key: str, known: Any) -> str | None:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _did_you_mean(key: str, known: Any) -> str:
+    near = _nearest(key, known)
+    return f" (did you mean {near!r}?)" if near else ""
+
+
+def _describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming the setting: 'batching.max_batch_tokens: must be ≥ 1'."""
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{key}: {message}" if key else message)
+    return "; ".join(lines)
 
 
 def split_model_spec(spec: str) -> tuple[str, str]:
@@ -372,6 +515,56 @@ def _config_file_path() -> Path | None:
     return Path(from_env) if from_env else None
 
 
+def hub_offline_env() -> bool:
+    """Whether the Hugging Face offline switch is set in the environment (read here, not elsewhere)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
 def child_process_env(extra: dict[str, str]) -> dict[str, str]:
     """The environment for a child process (a server under benchmark): ours plus ``extra``."""
     return {**os.environ, **extra}
+
+
+def explain(config_file: str | Path | None = None, **overrides: Any) -> list[tuple[str, Any, str]]:
+    """The effective settings as ``(key, value, source)`` rows, ``source`` being where the value
+    came from: ``flag``, the environment variable, the config file, or ``default``. Secrets show
+    masked."""
+    settings = Settings.load(config_file, **overrides)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    path = Path(config_file) if config_file else _config_file_path()
+    from_file = read_config_file(path) if path is not None else {}
+    from_env = EnvSettingsSource(Settings)()
+    values = settings.model_dump(mode="json")
+    rows: list[tuple[str, Any, str]] = []
+
+    def walk(model: type[BaseModel], prefix: tuple[str, ...]) -> None:
+        for key, field in model.model_fields.items():
+            at = (*prefix, key)
+            nested = field.annotation
+            if isinstance(nested, type) and issubclass(nested, BaseModel):
+                walk(nested, at)
+                continue
+            if _has(given, at):
+                source = "flag"
+            elif _has(from_env, at):
+                source = "env " + ENV_PREFIX + "__".join(at).upper()
+            elif _has(from_file, at):
+                source = f"file {path}"
+            else:
+                source = "default"
+            value: Any = values
+            for part in at:
+                value = value[part]
+            rows.append((".".join(at), value, source))
+
+    walk(Settings, ())
+    return rows
+
+
+def _has(tree: dict[str, Any], path: tuple[str, ...]) -> bool:
+    node: Any = tree
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True

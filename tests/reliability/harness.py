@@ -115,7 +115,7 @@ class SubprocessServer:
         self._reader.start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            if m := re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.log):
+            if m := re.search(r"omnivec listening on http://127\.0\.0\.1:(\d+)", self.log):
                 self.port = int(m[1])
                 wait_ready(self.url)
                 return self

@@ -55,13 +55,13 @@ def test_models_lists_aliases(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows["models/fake"]["omnivec"]["dimensions"] == 8
 
 
-def test_user_errors_exit_2_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_errors_one_line_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli("embed", "x", "--model", "fake", "--use", "nope", capsys=capsys)
-    assert code == 2 and "not found" in err and "Traceback" not in err
+    assert code == 4 and "not found" in err and "Traceback" not in err
     code, _, err = run_cli("serve", "--host", "0.0.0.0", "--model", "fake", capsys=capsys)
     assert code == 2 and "without API keys" in err
-    code, _, err = run_cli("models", "--model", "/nonexistent/model/dir", capsys=capsys)
-    assert code == 2 and "does not exist" in err
+    code, _, err = run_cli("embed", "x", "--model", "/nonexistent/model/dir", capsys=capsys)
+    assert code == 3 and "does not exist" in err
 
 
 def test_sync_embedder(tmp_path: Path) -> None:

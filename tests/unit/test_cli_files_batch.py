@@ -36,30 +36,39 @@ def test_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out.read_bytes() == source.read_bytes()
 
     assert (
-        main(["batch", "submit", str(source), "--serve", "fake:8", "--wait", "--log-level", "WARNING", *data])
+        main(["batch", "submit", str(source), "--model", "fake:8", "--wait", "--log-level", "WARNING", *data])
         == 0
     )
     printed = capsys.readouterr()
     op = json.loads(printed.out)
     assert op["metadata"]["state"] == "BATCH_STATE_SUCCEEDED" and op["done"] is True
-    assert "3/3 done (3 embedded, 0 failed)" in printed.err  # the live progress line
+    # The job's name first, the summary last.
+    assert printed.err.startswith(f"batch {op['name']} created")
+    assert f"{op['name']} SUCCEEDED: 3 of 3 requests embedded, 0 failed" in printed.err
     name = op["name"]
     assert run(capsys, "batch", "get", name, *data)["metadata"]["batchStats"]["successfulRequestCount"] == "3"
     assert [o["name"] for o in run(capsys, "batch", "list", *data)["operations"]] == [name]
     results = tmp_path / "results.jsonl"
     assert main(["batch", "results", name, "-o", str(results), *data]) == 0
     assert [json.loads(line)["key"] for line in results.read_text().splitlines()] == ["k0", "k1", "k2"]
-    assert run(capsys, "batch", "cancel", name, *data) == {}  # finished: nothing changes
+    assert main(["batch", "cancel", name, *data]) == 0  # finished: nothing changes
+    assert capsys.readouterr().out.startswith(f"cancelled {name}")
 
     queued = run(
-        capsys, "batch", "submit", str(source), "--serve", "fake:8", *data
+        capsys, "batch", "submit", str(source), "--model", "fake:8", *data
     )  # no --wait: stays queued
     assert queued["metadata"]["state"] == "BATCH_STATE_PENDING"
-    run(capsys, "batch", "cancel", queued["name"], *data)
+    assert main(["batch", "cancel", queued["name"], *data]) == 0
+    capsys.readouterr()
     assert run(capsys, "batch", "get", queued["name"], *data)["metadata"]["state"] == "BATCH_STATE_CANCELLED"
 
-    assert run(capsys, "files", "delete", "my-input", *data) == {}
-    assert main(["files", "get", "my-input", *data]) == 2
+    assert main(["batch", "delete", queued["name"], *data]) == 0
+    assert main(["batch", "get", queued["name"], *data]) == 4
+    capsys.readouterr()
+
+    assert main(["files", "delete", "my-input", *data]) == 0
+    assert capsys.readouterr().out == "deleted files/my-input\n"
+    assert main(["files", "get", "my-input", *data]) == 4  # not found
     assert "does not exist" in capsys.readouterr().err
 
 
@@ -88,7 +97,39 @@ def test_remote(
     results = tmp_path / "r.jsonl"
     assert main(["batch", "results", op["name"], "-o", str(results), *remote]) == 0
     assert [json.loads(line)["key"] for line in results.read_text().splitlines()] == ["k0", "k1", "k2", "k3"]
-    assert run(capsys, "batch", "cancel", op["name"], *remote) == {}
-    assert run(capsys, "files", "delete", uploaded["name"], *remote) == {}
-    assert main(["files", "get", uploaded["name"], *remote]) == 2
+    assert main(["batch", "cancel", op["name"], *remote]) == 0
+    assert main(["batch", "wait", op["name"], *remote]) == 0  # already done: the summary at once
+    assert "SUCCEEDED: 4 of 4 requests embedded" in capsys.readouterr().err
+    assert main(["files", "delete", uploaded["name"], *remote]) == 0
+    capsys.readouterr()
+    assert main(["files", "get", uploaded["name"], *remote]) == 4
     assert "404" in capsys.readouterr().err
+
+
+def test_failed_requests_exit_1_with_a_summary(
+    serve: Callable[..., RunningServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = serve(batches={"poll_interval_s": 0.05})
+    source = tmp_path / "mixed.jsonl"
+    good = {"key": "ok", "request": {"content": {"parts": [{"text": "fine"}]}}}
+    bad = {"key": "bad", "request": {"content": {"parts": [{"text": "x"}]}, "outputDimensionality": 100000}}
+    source.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    code = main(["batch", "submit", str(source), "--wait", "--remote", server.base_url])
+    printed = capsys.readouterr()
+    assert code == 1
+    assert "SUCCEEDED: 1 of 2 requests embedded, 1 failed" in printed.err
+    assert "omnivec batch results" in printed.err  # where to see the errors
+
+
+def test_a_failed_submit_leaves_nothing_behind(
+    serve: Callable[..., RunningServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = serve()
+    remote = ["--remote", server.base_url]
+    assert main(["batch", "submit", str(jsonl(tmp_path)), "--use", "no-such-model", *remote]) == 4
+    assert "no-such-model" in capsys.readouterr().err
+    assert run(capsys, "files", "list", *remote) == {}  # the uploaded input was deleted
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main(["batch", "submit", str(jsonl(tmp_path)), "--model", "fake:8", "--use", "nope", *data]) == 4
+    capsys.readouterr()
+    assert run(capsys, "files", "list", *data) == {"files": []}

@@ -6,13 +6,12 @@ from collections.abc import Callable
 
 import pytest
 import torch
-from pydantic import ValidationError
 
 from omnivec.bootstrap import build, load_backends
 from omnivec.cli.commands import load_settings
 from omnivec.cli.main import build_parser
 from omnivec.runtime.backends.device import accelerator_model_kwargs
-from omnivec.settings import Settings
+from omnivec.settings import Settings, SettingsError
 
 
 def test_engine_defaults_to_auto_and_can_be_set_per_model_or_for_all() -> None:
@@ -23,7 +22,7 @@ def test_engine_defaults_to_auto_and_can_be_set_per_model_or_for_all() -> None:
 
 
 def test_unknown_engine_is_refused() -> None:
-    with pytest.raises(ValidationError, match="not one of auto, fp32, bf16, torch, onnx, onnx-int8"):
+    with pytest.raises(SettingsError, match="not one of auto, fp32, bf16, torch, onnx, onnx-int8"):
         Settings.load(backend_engine={"m": "tensorrt"})
 
 
@@ -35,7 +34,7 @@ def test_cli_engine_flag() -> None:
 
 def test_the_probe_threshold_is_a_cosine() -> None:
     assert Settings.load().engine_min_cosine == 0.9999
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError):
         Settings.load(engine_min_cosine=1.5)
 
 

@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from omnivec.api import cache_metrics, dialects, errors, openapi
+from omnivec.api import cache_metrics, dialects, docs, errors, openapi
+from omnivec.api.access_log import AccessLogMiddleware
 from omnivec.api.auth import AuthMiddleware, KeyRing
 from omnivec.api.metrics import Metrics, MetricsMiddleware
 from omnivec.api.middleware import (
@@ -36,7 +37,7 @@ def create_app(container: Container) -> FastAPI:
         summary="Gemini-compatible embedding API for open models.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served from packaged assets by api/docs.py: no CDN, works offline
         redoc_url=None,
     )
     app.state.container = container
@@ -48,6 +49,7 @@ def create_app(container: Container) -> FastAPI:
     routes = [r for d in dialects.registry() for r in d.routes] + list(fallback.router.routes)
     app.router.routes.extend(routes)
     openapi.install(app)
+    docs.install(app)
 
     settings = container.settings
     keys = KeyRing(k.get_secret_value() for k in settings.api_keys)
@@ -68,6 +70,7 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics, routes=routes)
     app.add_middleware(ApiVersionMiddleware, keep_path=dialects.keeps_path)
     app.add_middleware(UnexpectedErrorMiddleware)
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: the dialect is known before any middleware may have to answer with an error.
     app.add_middleware(dialects.DialectMiddleware)

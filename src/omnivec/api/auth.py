@@ -79,7 +79,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path in PROBE_PATHS or _is_upload_chunk(scope):
+        if path in PROBE_PATHS or _is_public_docs(path) or _is_upload_chunk(scope):
             # Upload chunks carry no key: the unguessable upload id is the credential, checked
             # by the upload route itself.
             await self.app(scope, receive, send)
@@ -111,3 +111,9 @@ def _is_upload_chunk(scope: Scope) -> bool:
         return False
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     return "upload_id" in query
+
+
+def _is_public_docs(path: str) -> bool:
+    """The API's own description (Swagger UI, its static assets, the OpenAPI document) holds no
+    data and must load in a browser, which sends no key with the page's asset requests."""
+    return path in ("/docs", "/openapi.json") or path.startswith("/docs/assets/")

@@ -9,6 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 from starlette.requests import Request
 
+from omnivec.api.access_log import USAGE_KEY
 from omnivec.api.json_body import check_json_headers, parse_request
 from omnivec.bootstrap import Container
 from omnivec.errors import DeadlineExceeded
@@ -25,6 +26,11 @@ def container(request: Request) -> Container:
 def owner(request: Request) -> str:
     """The tenant of the caller: a key digest prefix, or "" when no keys are configured."""
     return str(request.scope.get("state", {}).get("owner", ""))
+
+
+def record_usage(request: Request, items: int, tokens: int) -> None:
+    """What this request embedded, for its access-log line."""
+    request.scope.setdefault("state", {})[USAGE_KEY] = (items, tokens)
 
 
 def api_version(request: Request) -> str:

@@ -6,6 +6,7 @@ Only ``omnivec serve`` and tests import this module, so uvicorn loads at the top
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import socket
 
@@ -14,6 +15,9 @@ import uvicorn
 from omnivec.api.header_deadline import with_header_deadline
 from omnivec.bootstrap import Container
 from omnivec.errors import FailedPrecondition
+from omnivec.logging import ANNOUNCE, FIELDS_ATTR, get_logger
+
+announce = get_logger(ANNOUNCE)
 
 # Time left after the drain deadline for handlers to send their 503s and for the batch that is
 # on the device to finish, before uvicorn cancels what is still running.
@@ -49,7 +53,10 @@ def build_server(container: Container) -> uvicorn.Server:
         create_app(container),
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level.lower(),
+        # Levels and handlers are omnivec.logging's (uvicorn's start-up lines give way to the
+        # banner); one log format: uvicorn's loggers go through omnivec.logging's handler; requests are
+        # logged by AccessLogMiddleware (with the request id, items and tokens).
+        log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s + _SHUTDOWN_MARGIN_S),
         server_header=False,
@@ -60,8 +67,35 @@ def build_server(container: Container) -> uvicorn.Server:
     return DrainingServer(config, container)
 
 
-def serve(container: Container) -> None:
-    build_server(container).run()
+def serve(container: Container, sock: socket.socket | None = None) -> None:
+    """Run until SIGTERM/SIGINT, on ``sock`` when given (bound by ``bind`` before the models
+    loaded) or on the configured address."""
+    build_server(container).run(sockets=[sock] if sock is not None else None)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket now, so a taken port is reported before any model loads."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise FailedPrecondition(
+                f"Port {port} on {host} is already in use (another omnivec?); stop it or pick "
+                "another port with --port."
+            ) from None
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+            raise FailedPrecondition(f"Cannot listen on {host}: not an address of this machine.") from None
+        if exc.errno == errno.EACCES:
+            raise FailedPrecondition(
+                f"Not allowed to listen on port {port} (ports below 1024 need privileges); use --port."
+            ) from None
+        raise FailedPrecondition(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def bound_port(server: uvicorn.Server) -> int:
@@ -82,6 +116,11 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self.container = container
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            log_banner(self.container, bound_port(self))
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.call_later(
@@ -91,3 +130,29 @@ class DrainingServer(uvicorn.Server):
             await super().shutdown(sockets)
         finally:
             deadline.cancel()
+
+
+def log_banner(container: Container, port: int) -> None:
+    """The start-up banner, shown at every log level: where to reach the server and how it is set
+    up (models, data directory, whether keys are required). Never the keys themselves."""
+    settings = container.settings
+    host = settings.host if ":" not in settings.host else f"[{settings.host.strip('[]')}]"
+    url = f"http://{host}:{port}"
+    catalogue = container.catalogue.list()
+    models = [f"{m.name} ({m.dimensions} dims)" for m in catalogue if m.alias_of is None]
+    aliases = sorted({m.name for m in catalogue if m.alias_of is not None})
+    auth = f"on ({len(settings.api_keys)} keys)" if settings.api_keys else "off (no API key needed)"
+    lines = [
+        f"omnivec listening on {url}  (API: {url}/v1beta, docs: {url}/docs)",
+        f"  models: {', '.join(models)}" + (f"; aliases: {', '.join(aliases)}" if aliases else ""),
+        f"  data dir: {settings.data_dir}",
+        f"  auth: {auth}",
+    ]
+    fields = {
+        "url": url,
+        "models": [m.name for m in catalogue if m.alias_of is None],
+        "aliases": aliases,
+        "data_dir": str(settings.data_dir),
+        "auth": bool(settings.api_keys),
+    }
+    announce.info("\n".join(lines), extra={FIELDS_ATTR: fields})

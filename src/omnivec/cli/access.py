@@ -5,24 +5,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from omnivec.cli.commands import CliError, load_settings
+from omnivec.cli.errors import from_domain
 
 T = TypeVar("T")
 
 API_KEY_HELP = "With --remote, the key to send; in-process, whose files and batches to act on."
 
 
-def add_access_flags(p: argparse.ArgumentParser, run: Callable[[argparse.Namespace], None]) -> None:
+def add_access_flags(
+    p: argparse.ArgumentParser, run: Callable[[argparse.Namespace], Any], *, config_flag: bool = True
+) -> None:
     p.add_argument("--remote", metavar="URL", help="Talk to a running server instead of the data directory.")
     p.add_argument("--api-key", help=API_KEY_HELP)
     p.add_argument("--data-dir", help="The data directory (in-process use).")
-    p.add_argument("--config", help="TOML config file (also OMNIVEC_CONFIG).")
+    if config_flag:
+        p.add_argument("--config", help="TOML config file (also OMNIVEC_CONFIG).")
     p.set_defaults(run=run)
 
 
@@ -32,7 +34,7 @@ def run_service(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
     except OmnivecError as exc:
-        raise CliError(exc.message) from None
+        raise from_domain(exc) from None
 
 
 def management_container(args: argparse.Namespace) -> Any:
@@ -71,17 +73,6 @@ def existing_file(path: str) -> Path:
 def resource_name(collection: str, name: str) -> str:
     """``ID`` or ``collection/ID`` -> ``collection/ID``."""
     return name if name.startswith(f"{collection}/") else f"{collection}/{name}"
-
-
-@contextmanager
-def output_stream(path: str | None) -> Iterator[IO[bytes]]:
-    """The file at ``path`` (-o), or stdout."""
-    if path:
-        with open(path, "wb") as f:
-            yield f
-    else:
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
 
 
 async def read_file(path: Path) -> AsyncIterator[bytes]:

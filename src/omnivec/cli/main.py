@@ -1,108 +1,56 @@
 """``omnivec`` entry point. argparse only at import time, so ``--help`` is instant; each command
-imports what it needs when it runs."""
+imports what it needs when it runs.
+
+Each command module registers its own subcommands (``add_parsers(sub)``); a new command is one
+module and one line in ``COMMAND_MODULES``. User errors end as one line on stderr with the exit
+code of ``cli/errors.py``, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from omnivec.benchmark.options import add_arguments as add_bench_arguments
-from omnivec.cli import batch_commands, commands, files_commands, store_commands
+from omnivec.cli import (
+    batch_commands,
+    commands,
+    completion_command,
+    config_command,
+    files_commands,
+    models_commands,
+    store_commands,
+)
+from omnivec.cli.errors import EXIT_INTERRUPTED, CliError
 
-
-def _common_model_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="TOML config file (also OMNIVEC_CONFIG).")
-    p.add_argument(
-        "--model",
-        dest="models",
-        action="append",
-        metavar="[ID=]SOURCE",
-        help="Model to serve (repeatable): 'default' (bundled all-MiniLM-L6-v2), a local directory, "
-        "a hub id, or 'fake[:DIM]'. The first is the target of the default aliases.",
-    )
-    p.add_argument(
-        "--alias",
-        dest="aliases",
-        action="append",
-        metavar="NAME=MODEL",
-        help="Extra model name (repeatable).",
-    )
-    p.add_argument(
-        "--engine",
-        dest="engines",
-        action="append",
-        metavar="[ID=]ENGINE",
-        help="How a text model runs: auto (default: bf16 where the CPU/GPU computes it natively and it "
-        "passes a parity check, else fp32), fp32, bf16, torch (the checkpoint's dtype, fp16 on CUDA), onnx "
-        "(ONNX Runtime fp32) or onnx-int8 (int8 weights; onnx engines need the onnx extra). "
-        "Without ID=, every model (repeatable).",
-    )
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
-    p.add_argument("--offline", action="store_true", default=None, help="Never contact a model hub.")
-    p.add_argument("--torch-threads", type=int, help="Intra-op threads for torch.")
-    p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR.")
+COMMAND_MODULES: tuple[Any, ...] = (
+    commands,
+    models_commands,
+    config_command,
+    files_commands,
+    batch_commands,
+    store_commands,
+    completion_command,
+)
+# 128 + SIGPIPE, what a shell reports for a command whose reader went away (``| head -1``).
+_EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="omnivec", description="Self-hosted embeddings behind Google's Gemini embedding API."
+        prog="omnivec",
+        description="Self-hosted embeddings behind Google's Gemini embedding API.",
+        epilog='examples:\n  omnivec serve\n  omnivec embed "Hello world"\n  omnivec models --output table\n'
+        "  omnivec <command> --help\n\nexit codes: 0 ok, 1 failed work (e.g. failed batch items), "
+        "2 usage or input error,\n  3 unavailable (server, hub, model), 4 not found, 130 interrupted",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"omnivec {commands.version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    serve = sub.add_parser("serve", help="Run the HTTP server.")
-    _common_model_flags(serve)
-    serve.add_argument("--host", help="Address to bind (default 127.0.0.1).")
-    serve.add_argument("--port", type=int, help="Port (default 8080).")
-    serve.add_argument("--api-key", dest="api_keys", action="append", help="Require this key (repeatable).")
-    serve.add_argument("--data-dir", help="Where files, batch jobs and their results live.")
-    serve.add_argument("--public-url", help="Base URL clients reach the server at (for upload URLs).")
-    serve.add_argument(
-        "--allow-public-bind-without-keys",
-        action="store_true",
-        default=None,
-        help="Allow a non-loopback --host without --api-key.",
-    )
-    serve.add_argument("--max-batch-tokens", type=int, help="Padded tokens per forward pass.")
-    serve.add_argument("--max-batch-items", type=int, help="Items per forward pass.")
-    serve.add_argument("--max-wait-ms", type=float, help="How long a lone item waits for company.")
-    serve.add_argument("--max-queue-items", type=int, help="Queued items before 429.")
-    serve.add_argument(
-        "--vector-store",
-        metavar="URL",
-        help="Where File Search stores keep vectors: embedded Qdrant Edge (default) or qdrant+http://HOST:PORT.",
-    )
-    serve.add_argument("--cache-mb", type=float, help="Turn on the embedding cache with this much memory.")
-    serve.set_defaults(run=commands.serve)
-
-    embed = sub.add_parser("embed", help="Embed texts and print JSON.")
-    _common_model_flags(embed)
-    embed.add_argument("texts", nargs="+", metavar="TEXT")
-    embed.add_argument("--use", dest="use_model", default="gemini-embedding-001", help="Model name to call.")
-    embed.add_argument("--task-type", help="RETRIEVAL_QUERY, RETRIEVAL_DOCUMENT, …")
-    embed.add_argument("--title", help="Document title (RETRIEVAL_DOCUMENT).")
-    embed.add_argument("--dim", type=int, help="outputDimensionality.")
-    embed.add_argument("--remote", metavar="URL", help="Call a running server instead of loading the model.")
-    embed.add_argument("--api-key", help="Key for --remote.")
-    embed.set_defaults(run=commands.embed)
-
-    models = sub.add_parser("models", help="List the models (and aliases) a server would serve.")
-    _common_model_flags(models)
-    models.add_argument("--remote", metavar="URL", help="Ask a running server.")
-    models.add_argument("--api-key", help="Key for --remote.")
-    models.set_defaults(run=commands.models)
-
-    files_commands.add_parsers(sub)
-    batch_commands.add_parsers(sub)
-    store_commands.add_parsers(sub, _common_model_flags)
-
-    bench = sub.add_parser(
-        "bench",
-        help="Benchmark omnivec against the model's forward pass and its peers (needs the bench extra).",
-    )
-    add_bench_arguments(bench)
-    bench.set_defaults(run=commands.bench)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_parsers(sub)
     return parser
 
 
@@ -111,10 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
-        return 130
-    except commands.CliError as exc:
-        print(f"omnivec: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INTERRUPTED
+    except CliError as exc:
+        print(f"omnivec: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # The reader stopped reading (``omnivec models | head -1``): not an error worth a
+        # traceback. Point stdout at /dev/null so the interpreter's final flush stays quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return _EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from omnivec.cli.commands import CliError
+from omnivec.cli.errors import EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
 
 # The SDK's chunk size; each chunk is one request.
 UPLOAD_CHUNK = 8 * 1024 * 1024
@@ -41,7 +41,15 @@ class RemoteClient:
 
     def upload(self, path: Path, *, mime_type: str, name: str | None, display_name: str | None) -> Any:
         """The resumable protocol, as the SDK does it: start, then 8 MiB chunks, the last one
-        finalizing. Returns the File."""
+        finalizing, with a progress bar on a terminal. Returns the File."""
+        from omnivec.cli.progress import progress_bar
+
+        with progress_bar(f"uploading {path.name}", path.stat().st_size, unit="bytes") as bar:
+            return self._upload(path, mime_type, name, display_name, bar.update)
+
+    def _upload(
+        self, path: Path, mime_type: str, name: str | None, display_name: str | None, sent: Any
+    ) -> Any:
         size = path.stat().st_size
         meta = {"mime_type": mime_type, "size_bytes": size}
         if name:
@@ -49,15 +57,17 @@ class RemoteClient:
         if display_name:
             meta["display_name"] = display_name
         return self._resumable(
-            f"{self.root}/upload/{self.api_version}/files", {"file": meta}, path, mime_type
+            f"{self.root}/upload/{self.api_version}/files", {"file": meta}, path, mime_type, sent
         )["file"]
 
     def upload_to_store(self, store: str, path: Path, *, mime_type: str, display_name: str) -> Any:
         """uploadToFileSearchStore, the same resumable protocol; returns the Operation."""
         url = f"{self.root}/upload/{self.api_version}/{store}:uploadToFileSearchStore"
-        return self._resumable(url, {"displayName": display_name, "mimeType": mime_type}, path, mime_type)
+        return self._resumable(
+            url, {"displayName": display_name, "mimeType": mime_type}, path, mime_type, lambda _: None
+        )
 
-    def _resumable(self, start_url: str, metadata: Any, path: Path, mime_type: str) -> Any:
+    def _resumable(self, start_url: str, metadata: Any, path: Path, mime_type: str, sent: Any) -> Any:
         size = path.stat().st_size
         start = urllib.request.Request(start_url, data=json.dumps(metadata).encode(), method="POST")
         for header, value in {
@@ -82,6 +92,7 @@ class RemoteClient:
                 request.add_header("Content-Type", "application/octet-stream")
                 body = self._send(request, with_key=False)
                 offset += len(chunk)
+                sent(offset)
                 if last:
                     return body
 
@@ -98,6 +109,14 @@ class RemoteClient:
                 message = json.loads(exc.read())["error"]["message"]
             except (ValueError, KeyError, TypeError):
                 message = exc.reason
-            raise CliError(f"server answered {exc.code}: {message}") from None
+            code = EXIT_NOT_FOUND if exc.code == 404 else EXIT_UNAVAILABLE if exc.code >= 500 else EXIT_USAGE
+            raise CliError(f"server answered {exc.code}: {message}", code) from None
         except urllib.error.URLError as exc:
-            raise CliError(f"cannot reach {self.base}: {exc.reason}") from None
+            raise CliError(
+                f"cannot reach {self.root} ({exc.reason}); is `omnivec serve` running there?",
+                EXIT_UNAVAILABLE,
+            ) from None
+        except (TimeoutError, ConnectionError) as exc:
+            raise CliError(
+                f"lost the connection to {self.root} ({type(exc).__name__})", EXIT_UNAVAILABLE
+            ) from None

@@ -25,7 +25,8 @@ from omnivec.cli.access import (
     resource_name,
     run_service,
 )
-from omnivec.cli.commands import CliError, _print, load_settings
+from omnivec.cli.commands import CliError, load_settings
+from omnivec.cli.output import print_json as _print
 
 _PREFIX = "fileSearchStores/"
 
@@ -416,7 +417,9 @@ def _access(
     p.add_argument("--vector-store", help="In-process: the vector store URL, as for omnivec serve.")
 
 
-def add_parsers(sub: Any, model_flags: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_parsers(sub: Any) -> None:
+    from omnivec.cli.commands import add_model_flags as model_flags
+
     stores = sub.add_parser("stores", help="File Search stores: create, list, get, delete.")
     stores_sub = stores.add_subparsers(dest="stores_command", required=True)
     create = stores_sub.add_parser("create", help="Create a store; prints the FileSearchStore.")

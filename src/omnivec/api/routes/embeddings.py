@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from omnivec.api.context import container, owner, read_json, with_deadline
+from omnivec.api.context import container, owner, read_json, record_usage, with_deadline
 from omnivec.api.openapi import json_body
 from omnivec.api.quantized import Encoder, encoder_for
 from omnivec.api.responses import JSONResponse
@@ -29,8 +29,10 @@ async def embed_content(request: Request, model: str) -> JSONResponse:
     embeddings = await with_deadline(
         request, c.embeddings.embed(model, [parsed.to_domain()], field_prefix="", owner=owner(request))
     )
+    usage = Usage.of(embeddings)
+    record_usage(request, len(embeddings), usage.prompt_token_count)
     encoded = await _encoded(request, model, embeddings, parsed.output_encoding)
-    return JSONResponse({"embedding": encoded[0], "usageMetadata": usage_json(Usage.of(embeddings))})
+    return JSONResponse({"embedding": encoded[0], "usageMetadata": usage_json(usage)})
 
 
 @router.post("/models/{model}:batchEmbedContents", openapi_extra=json_body("BatchEmbedContentsRequest"))
@@ -54,10 +56,12 @@ async def batch_embed_contents(request: Request, model: str) -> JSONResponse:
     embeddings = await with_deadline(
         request, c.embeddings.embed(model, [r.to_domain() for r in parsed.requests], owner=owner(request))
     )
+    usage = Usage.of(embeddings)
+    record_usage(request, len(embeddings), usage.prompt_token_count)
     return JSONResponse(
         {
             "embeddings": await _encoded(request, model, embeddings, parsed.output_encoding),
-            "usageMetadata": usage_json(Usage.of(embeddings)),
+            "usageMetadata": usage_json(usage),
         }
     )
 

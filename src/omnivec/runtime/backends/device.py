@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from omnivec.errors import ModelLoadError
+
 
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
@@ -19,7 +21,23 @@ def resolve_device(device: str) -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    return torch.device(device)
+    chosen = torch.device(device)
+    # Refused here, before any weight loads, with what to do instead of torch's own traceback.
+    if chosen.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ModelLoadError(
+                f"--device {device}: this torch build has no usable CUDA device "
+                f"(torch {torch.__version__}); use --device cpu, or install a CUDA build of torch."
+            )
+        if chosen.index is not None and chosen.index >= torch.cuda.device_count():
+            raise ModelLoadError(
+                f"--device {device}: there are {torch.cuda.device_count()} CUDA devices (cuda:0 …)."
+            )
+    if chosen.type == "mps" and not (
+        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    ):
+        raise ModelLoadError(f"--device {device}: MPS is not available here; use --device cpu.")
+    return chosen
 
 
 def accelerator_model_kwargs(device: torch.device, half_precision: bool | None) -> dict[str, Any]:

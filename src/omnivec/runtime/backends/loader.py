@@ -44,9 +44,11 @@ def load_backend(
     threads: int | None = None,
     half_precision: bool | None = None,
     engine_min_cosine: float | None = None,
+    show_progress: bool = False,
 ) -> Backend:
     """``modalities`` limits what a multimodal model is loaded for (towers not needed are not
-    loaded, where the architecture allows); None loads everything the checkpoint has."""
+    loaded, where the architecture allows); None loads everything the checkpoint has.
+    ``show_progress``: the hub's download and the weights' loading bars (a terminal only)."""
     if source == "fake" or source.startswith("fake:"):
         if engine not in OWN_PRECISION_ENGINES | {"fp32"}:  # the fake backend computes in fp32
             raise ModelLoadError(f"Engine {engine} runs sentence-transformers models; {source} is not one.")
@@ -54,6 +56,10 @@ def load_backend(
 
         return FakeBackend.from_spec(model_id, source)
 
+    from omnivec.runtime.backends.device import resolve_device
+
+    resolve_device(device)  # an unusable --device is refused before anything is read or loaded
+    set_progress_bars(show_progress)
     path, local_only = _resolve_source(source, offline)
     family = family_for(peek_model_type(path, local_only=local_only))
     if engine not in family.engines:
@@ -121,6 +127,20 @@ def _apply_engine(
     return apply_engine(backend, request)  # type: ignore[arg-type]
 
 
+def set_progress_bars(show: bool) -> None:
+    """The hub's and transformers' own progress bars: on for a person at a terminal, off for the
+    library and for logs (a bar written into a log file is noise)."""
+    from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+    from transformers.utils import logging as transformers_logging
+
+    if show:
+        enable_progress_bars()
+        transformers_logging.enable_progress_bar()
+    else:
+        disable_progress_bars()
+        transformers_logging.disable_progress_bar()
+
+
 def public_source(source: str) -> str:
     """Where a model came from, as clients are told (``models.get``): a hub id or the bundled
     default as given, a local directory by its name alone; its path describes this machine."""
@@ -171,18 +191,31 @@ def _resolve_source(source: str, offline: bool) -> tuple[str, bool]:
     if candidate.exists():
         if not candidate.is_dir():
             raise ModelLoadError(f"Model source {source} is a file; pass the model's directory.")
+        if not any((candidate / name).is_file() for name in ("config.json", "modules.json")):
+            raise ModelLoadError(
+                f"Directory {source} is not a model: it has no config.json or modules.json "
+                "(a transformers or sentence-transformers checkpoint has them)."
+            )
         return str(candidate.resolve()), True
-    if source.startswith((".", "/", "~")):
+    if source.startswith((".", "/", "~")) or source.count("/") > 1:
         raise ModelLoadError(f"Model directory {source} does not exist.")
-    return source, offline
+    from omnivec.runtime.backends import hub
+
+    # A hub id: what is in the cache is served as it is, without asking the hub; anything else
+    # fails in seconds with the command that fixes it rather than after minutes of retries.
+    if hub.is_cached(source):
+        return source, True
+    if offline:
+        raise ModelLoadError(hub.not_cached_offline(source))
+    hub.check_reachable(source)
+    return source, False
 
 
 def _not_found_message(source: str, local_only: bool) -> str:
     if local_only:
         return (
-            f"Could not load model {source!r} from local files. If it is a hub id, download it where "
-            f"there is network access (huggingface-cli download {source} --local-dir DIR) and serve "
-            "DIR with --model DIR, or run without --offline / HF_HUB_OFFLINE so it can be fetched."
+            f"Could not load model {source!r} from local files: they are incomplete or not a "
+            f"checkpoint this version reads. For a hub id, `omnivec pull {source}` fetches it again."
         )
     return (
         f"Could not load model {source!r}: it is neither a local model directory nor a reachable hub id. "
