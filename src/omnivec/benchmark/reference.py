@@ -76,9 +76,9 @@ def sentence_transformers_model(backend: Backend) -> Any | None:
 def time_st_encode(model: Any, texts: Sequence[str], *, bf16: bool = False) -> float:
     """``SentenceTransformer.encode`` with its default settings, as its users call it; with
     ``bf16``, under ``torch.autocast`` in bfloat16 (its fastest exact-enough CPU setting)."""
-    import torch
+    from omnivec.runtime.backends.precision import bf16_autocast
 
-    context = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    context = bf16_autocast() if bf16 else contextlib.nullcontext()
     started = time.perf_counter()
     with context:
         model.encode(list(texts))

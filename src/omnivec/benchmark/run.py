@@ -33,7 +33,7 @@ from omnivec.library import AsyncEmbedder
 from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.backends.device import current_torch_threads
 from omnivec.runtime.backends.loader import load_backend, model_directory
-from omnivec.runtime.backends.precision import native_bf16
+from omnivec.runtime.backends.precision import native_bf16_on_cpu
 from omnivec.settings import Settings, child_process_env, split_model_spec
 
 INT8_ENGINE = "onnx-int8"
@@ -102,7 +102,7 @@ class Bench:
         prepared = {name: reference.prepare_texts(backend, t) for name, t in texts.items()}
         work = _Workloads(texts, {name: sum(p.cost for p in items) for name, items in prepared.items()})
         r.corpus["tokens"] = work.tokens
-        native, why = native_bf16(torch_device_cpu())
+        native, why = native_bf16_on_cpu()
         bf16_on = o.bf16 if o.bf16 is not None else native
         r.machine["native_bf16"] = native
         if not bf16_on:
@@ -522,12 +522,6 @@ class Bench:
 
     def _log(self, message: str) -> None:
         print(f"[bench] {message}", flush=True)
-
-
-def torch_device_cpu() -> Any:
-    import torch
-
-    return torch.device("cpu")
 
 
 def _timed(fn: Callable[..., float], *args: Any) -> Callable[[], Awaitable[float]]:

@@ -85,6 +85,15 @@ def native_bf16(device: torch.device) -> tuple[bool, str]:
     return False, f"bf16 is not chosen automatically on {device.type}"
 
 
+def native_bf16_on_cpu() -> tuple[bool, str]:
+    return native_bf16(torch.device("cpu"))
+
+
+def bf16_autocast(device_type: str = "cpu") -> Any:
+    """The autocast context the bf16 engine runs its transformer in (for comparisons)."""
+    return torch.autocast(device_type, dtype=torch.bfloat16)
+
+
 @functools.cache
 def cpu_flags() -> frozenset[str]:
     """The CPU's feature flags as Linux reports them; empty where there is no /proc/cpuinfo."""
