@@ -6,9 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback."""
+from omnivec.cli.errors import CliError
 
 
 def version() -> str:

@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from omnivec.cli.commands import CliError
+from omnivec.cli.errors import CliError
 
 # The SDK's chunk size; each chunk is one request.
 UPLOAD_CHUNK = 8 * 1024 * 1024
