@@ -73,13 +73,13 @@ def test_an_image_sent_to_the_default_model_says_what_to_do(minilm: httpx.Client
     assert "model all-MiniLM-L6-v2 takes text, not images (image/png)" in error["message"]
     assert "omnivec serve --model google/embeddinggemma-2" in error["message"]
     [violation] = error["details"][0]["fieldViolations"]
-    assert violation["field"] == "content.parts[1].inline_data"
+    assert violation["field"] == "content.parts[1].inlineData"
 
 
 def bad_inputs() -> list[tuple[str, dict[str, object], str]]:
     png = samples.png()
     return [
-        ("truncated PNG", inline("image/png", png[:40]), "content.parts[0].inline_data"),
+        ("truncated PNG", inline("image/png", png[:40]), "content.parts[0].inlineData"),
         ("lying mimeType", inline("application/pdf", png), "declared mimeType application/pdf"),
         ("zero-length", inline("application/pdf", b""), "is empty"),
         ("unsupported type", inline("image/gif", samples.image_bytes("GIF")), "not supported"),

@@ -21,7 +21,7 @@ BOMB = text_operators(MAX_CONTENT_BYTES + 1024)
 def refused(data: bytes) -> str:
     with pytest.raises(InvalidArgument) as info:
         check_pdf_expansion(data, "content.parts[0].inlineData")
-    assert info.value.message.startswith("Invalid value at 'content.parts[0].inline_data'")
+    assert info.value.message.startswith("Invalid value at 'content.parts[0].inlineData'")
     return info.value.message
 
 
