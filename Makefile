@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
-EXTRAS ?= media,test,dev
+EXTRAS ?= media,test,dev,distributed
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 

@@ -25,6 +25,7 @@ def version() -> str:
 def load_settings(args: argparse.Namespace) -> Any:
     from pydantic import ValidationError
 
+    from omnivec.cli.ray_flags import ray_overrides
     from omnivec.settings import Settings
 
     overrides: dict[str, Any] = {}
@@ -48,6 +49,10 @@ def load_settings(args: argparse.Namespace) -> Any:
         settings = Settings.load(getattr(args, "config", None), **overrides)
         if batching:
             settings = settings.model_copy(update={"batching": settings.batching.model_copy(update=batching)})
+        if ray := ray_overrides(args):
+            settings = settings.model_copy(
+                update={"ray": type(settings.ray).model_validate({**settings.ray.model_dump(), **ray})}
+            )
         return settings
     except ValidationError as exc:
         raise CliError(f"invalid settings: {exc}") from None

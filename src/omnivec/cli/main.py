@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from omnivec.benchmark.options import add_arguments as add_bench_arguments
-from omnivec.cli import batch_commands, commands, files_commands
+from omnivec.cli import batch_commands, commands, files_commands, ray_flags
 
 
 def _common_model_flags(p: argparse.ArgumentParser) -> None:
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-batch-items", type=int, help="Items per forward pass.")
     serve.add_argument("--max-wait-ms", type=float, help="How long a lone item waits for company.")
     serve.add_argument("--max-queue-items", type=int, help="Queued items before 429.")
+    ray_flags.add_serve_flags(serve)
     serve.set_defaults(run=commands.serve)
 
     embed = sub.add_parser("embed", help="Embed texts and print JSON.")

@@ -12,6 +12,7 @@ from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.inputs import EncodedItem, ModelInput
 from omnivec.runtime.observer import RuntimeObserver, notify_prepare
+from omnivec.runtime.replicas import ReplicaReport
 from omnivec.runtime.runner import ModelRunner
 from omnivec.types import Priority
 
@@ -49,6 +50,14 @@ class Runtime:
     def stalled(self, threshold_s: float) -> list[str]:
         """Models whose forward pass has been running for longer than ``threshold_s``."""
         return [m for m, r in self.runners.items() if r.forward_running_for() > threshold_s]
+
+    def unready_models(self) -> list[str]:
+        """Served models that cannot take work now (no live replica); in-process models always can."""
+        return []
+
+    def replica_reports(self) -> list[ReplicaReport]:
+        """Models served by replicas outside this process report here; in-process ones do not."""
+        return []
 
     def add_observer(self, observer: RuntimeObserver) -> None:
         self.observers.append(observer)

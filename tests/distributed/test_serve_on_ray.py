@@ -1,0 +1,27 @@
+"""`omnivec serve --ray` on a two-node cluster, driven by the official SDK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.ray_cluster import run_scenario
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.timeout(600)]
+
+
+def test_sdk_vectors_on_ray_equal_the_single_process_server(tmp_path: Path) -> None:
+    result = run_scenario(tmp_path, SCENARIOS / "serve_parity.py")
+    assert len(result["plain"]) == 6
+    assert min(result["plain"]) >= 0.9999
+    assert min(result["query"]) >= 0.9999
+    assert result["shapes"] == [128]
+    on_ray, local = result["errors"]
+    assert on_ray == local
+    assert on_ray["error"]["status"] == "INVALID_ARGUMENT"
+    status, body = result["readyz"]
+    assert status == 200 and body["models"] == ["all-MiniLM-L6-v2"]
+    # Both replicas report their queue.
+    assert len(result["replica_lines"]) == 2
