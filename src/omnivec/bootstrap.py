@@ -165,6 +165,25 @@ def build(
     )
 
 
+def embedding_service(settings: Settings) -> EmbeddingService:
+    """The embedding path alone (model, runtime, service; no storage, no files): what each actor
+    of a Ray Data batch pipeline runs. The caller starts its runtime."""
+    backends = load_backends(settings)
+    runtime = Runtime(backends, batch_limits(settings))
+    descriptors = {b.info.model_id: describe(b.info) for b in backends}
+    first = backends[0].info.model_id
+    catalogue = ModelCatalogue(
+        descriptors, {name: target or first for name, target in settings.aliases.items()}
+    )
+    return EmbeddingService(
+        runtime,
+        catalogue,
+        max_parts_per_content=settings.limits.max_parts_per_content,
+        max_text_chars=settings.limits.max_text_chars,
+        decoder=part_decoder(settings, catalogue),
+    )
+
+
 def ray_runtime_for(settings: Settings, limits: BatchLimits) -> Runtime:
     """Models as Ray Serve deployments on the cluster at ``settings.ray.address`` (the
     distributed extra); raises ModelLoadError when Ray, the cluster or a model is not there."""

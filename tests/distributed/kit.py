@@ -28,6 +28,7 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, args: list[str], *, ready_timeout_s: float = 240) -> None:
+        self._client: genai.Client | None = None
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         data_dir = tempfile.mkdtemp(prefix="omnivec-data-")
@@ -63,7 +64,10 @@ class Server:
         raise RuntimeError(f"omnivec serve was not ready in {timeout_s}s: {self.log.read_text()[-3000:]}")
 
     def client(self) -> genai.Client:
-        return genai.Client(api_key="unused", http_options=types.HttpOptions(base_url=self.base_url))
+        # One client per server, kept alive: the SDK closes its HTTP client when collected.
+        if self._client is None:
+            self._client = genai.Client(api_key="unused", http_options=types.HttpOptions(base_url=self.base_url))
+        return self._client
 
     def stop(self) -> None:
         self.proc.terminate()

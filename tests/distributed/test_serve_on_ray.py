@@ -25,3 +25,14 @@ def test_sdk_vectors_on_ray_equal_the_single_process_server(tmp_path: Path) -> N
     assert status == 200 and body["models"] == ["all-MiniLM-L6-v2"]
     # Both replicas report their queue.
     assert len(result["replica_lines"]) == 2
+
+
+def test_killing_replicas_under_load_loses_no_request(tmp_path: Path) -> None:
+    result = run_scenario(tmp_path, SCENARIOS / "replica_kill.py")
+    assert result["bad"] == []
+    assert result["hung"] == 0
+    assert len(result["killed"]) == 2
+    assert result["outcomes"].get("ok", 0) > 0
+    # The deployment replaced what was killed and serves again.
+    assert result["replicas_after"] == 2
+    assert result["status_after"] == 200

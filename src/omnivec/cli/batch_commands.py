@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from omnivec.cli import ray_batch
 from omnivec.cli.access import (
     add_access_flags,
     existing_file,
@@ -230,3 +231,4 @@ def add_parsers(sub: Any) -> None:
     results.add_argument("name", help="batches/ID or ID")
     results.add_argument("-o", "--output", help="Output path (default: stdout).")
     add_access_flags(results, _results)
+    ray_batch.add_run_parser(batch_sub)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -124,6 +125,10 @@ class RayRuntime(Runtime):
             self._gates[info.model_id] = _AdmissionGate(capacity)
         self._poller = threading.Thread(target=self._poll_board, name="omnivec-ray-board", daemon=True)
         self._poller.start()
+        # Ready once every model's replicas have reported (they start reporting once loaded).
+        deadline = time.monotonic() + 10 * REPORT_INTERVAL_S
+        while self.unready_models() and time.monotonic() < deadline:
+            time.sleep(REPORT_INTERVAL_S / 4)
 
     # --- Runtime -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -213,7 +218,7 @@ class RayRuntime(Runtime):
             raise NotFound(f"Model {model_id} is not loaded.")
 
     def _poll_board(self) -> None:
-        while not self._stop_polling.wait(REPORT_INTERVAL_S):
+        while not self._stop_polling.wait(REPORT_INTERVAL_S / 2):
             try:
                 self._reports = ray.get(self._board.fresh.remote(), timeout=5 * REPORT_INTERVAL_S)
             except Exception:  # the board restarts; the last reports age out on their own
