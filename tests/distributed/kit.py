@@ -31,7 +31,7 @@ class Server:
         self._client: genai.Client | None = None
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        data_dir = tempfile.mkdtemp(prefix="omnivec-data-")
+        data_dir = tempfile.mkdtemp(prefix="omnivec-data-", dir=os.environ.get("SCENARIO_WORK"))
         self.log = Path(data_dir) / "server.log"
         self.proc = subprocess.Popen(
             [
@@ -66,7 +66,9 @@ class Server:
     def client(self) -> genai.Client:
         # One client per server, kept alive: the SDK closes its HTTP client when collected.
         if self._client is None:
-            self._client = genai.Client(api_key="unused", http_options=types.HttpOptions(base_url=self.base_url))
+            self._client = genai.Client(
+                api_key="unused", http_options=types.HttpOptions(base_url=self.base_url)
+            )
         return self._client
 
     def stop(self) -> None:

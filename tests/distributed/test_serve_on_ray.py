@@ -21,6 +21,7 @@ def test_sdk_vectors_on_ray_equal_the_single_process_server(tmp_path: Path) -> N
     on_ray, local = result["errors"]
     assert on_ray == local
     assert on_ray["error"]["status"] == "INVALID_ARGUMENT"
+    assert "autoTruncate" in on_ray["error"]["message"]
     status, body = result["readyz"]
     assert status == 200 and body["models"] == ["all-MiniLM-L6-v2"]
     # Both replicas report their queue.

@@ -64,6 +64,7 @@ def run_scenario(
             p for p in (str(REPO_SRC), str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p
         ),
         "SCENARIO_OUT": str(out),
+        "SCENARIO_WORK": str(tmp_path),
         "RAY_ADDRESS": ADDRESS,
         "RAY_CLUSTER_TMP": str(ray_tmp),
         "HF_HUB_OFFLINE": "1",

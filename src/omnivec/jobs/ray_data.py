@@ -183,8 +183,8 @@ class EmbedStage:
                     results[i] = success(i, e.values, e.token_count)
             except Exception:
                 # One bad input fails the whole call: embed them one at a time to find it.
-                for i, x in runnable:
-                    results[i] = await self._one(i, x)
+                alone = await asyncio.gather(*(self._one(i, x) for i, x in runnable))
+                results.update({r.index: r for r in alone})
         return [results[i] for i in range(len(requests))]
 
     async def _one(self, index: int, item: EmbedInput) -> ItemResult:

@@ -45,7 +45,10 @@ def main() -> None:
         )
         shapes = [len(vectors(on_ray, output_dimensionality=128)[0])]
         # An input over the limit with autoTruncate off is the caller's error on either path.
-        too_long = {"content": {"parts": [{"text": "word " * 2000}]}, "autoTruncate": False}
+        too_long = {
+            "content": {"parts": [{"text": "word " * 2000}]},
+            "embedContentConfig": {"autoTruncate": False},
+        }
         url = "/v1beta/models/gemini-embedding-001:embedContent"
         errors = [httpx.post(s.base_url + url, json=too_long, timeout=60).json() for s in (on_ray, local)]
         readyz = httpx.get(on_ray.base_url + "/readyz", timeout=10)
