@@ -71,6 +71,8 @@ def run_scenario(
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "RAY_USAGE_STATS_ENABLED": "0",
+        # On a small, shared machine a node can take over a minute to register.
+        "RAY_raylet_start_wait_time_s": "240",
     }
     try:
         proc = subprocess.run(

@@ -209,8 +209,9 @@ def _bytes(value: Any) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
-def _metadata(req: BatchRequest) -> bytes | None:
-    return None if req.metadata is None else orjson.dumps(req.metadata)
+def _metadata(req: BatchRequest) -> str:
+    """The request's metadata as JSON text ('' for none), echoed with its result."""
+    return "" if req.metadata is None else orjson.dumps(req.metadata).decode()
 
 
 def _error_json(error: ItemError | None) -> str:
@@ -279,8 +280,10 @@ class ResultWriter:
         lines = []
         for i, error in enumerate(errors):
             key = str(batch["key"][i]) if batch["has_key"][i] else None
-            metadata = batch["metadata"][i]
-            item = BatchItem(self.stats.requests - len(errors) + i, key, metadata if metadata else None, None)
+            metadata = str(batch["metadata"][i])
+            item = BatchItem(
+                self.stats.requests - len(errors) + i, key, metadata.encode() if metadata else None, None
+            )
             if error:
                 e = orjson.loads(error)
                 result = failure(item.index, ItemError(e["code"], e["status"], e["message"]))

@@ -66,6 +66,8 @@ class ReplicaOptions:
             "max_ongoing_requests": self.max_ongoing_requests,
             "health_check_period_s": 2.0,
             "health_check_timeout_s": 10.0,
+            # A model that does not load fails the same way on every try: report it promptly.
+            "max_constructor_retry_count": 2,
         }
         if self.max_replicas is not None:
             options["autoscaling_config"] = {
@@ -109,8 +111,8 @@ class RayRuntime(Runtime):
         self._board = open_board(*board)
         capacity = self.limits.max_queue_items * self.options.most_replicas
         for spec in specs:
-            deployment = serve.deployment(ModelReplica).options(
-                name=app_name(spec.model_id), **self.options.deployment_options()
+            deployment = serve.deployment(
+                ModelReplica, name=app_name(spec.model_id), **self.options.deployment_options()
             )
             app = deployment.bind(spec, self.limits, board, self.options.stall_after_s)
             try:
