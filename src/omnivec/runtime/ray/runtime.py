@@ -119,7 +119,7 @@ class RayRuntime(Runtime):
                 handle = serve.run(app, name=app_name(spec.model_id), route_prefix=None)
             except Exception as exc:
                 raise ClusterError(
-                    f"model {spec.model_id} did not start on the Ray cluster: {_first_line(exc)}"
+                    f"model {spec.model_id} did not start on the Ray cluster: {_root_cause(exc)}"
                 ) from None
             info: BackendInfo = handle.info.remote().result(timeout_s=60)
             self._handles[info.model_id] = handle
@@ -255,6 +255,15 @@ class _AdmissionGate:
                 self.admitted -= items
 
 
-def _first_line(exc: BaseException) -> str:
+# The last "SomeError: message" line of a remote traceback: the replica's own error.
+_CAUSE_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?([A-Za-z_]\w*(?:Error|Exception)): (.+)$")
+
+
+def _root_cause(exc: BaseException) -> str:
+    """What made a replica fail to start, from Serve's deployment error (which carries the
+    replica's traceback as text), without the traceback."""
     text = str(exc).strip()
+    causes = [m.group(2) for line in text.splitlines() if (m := _CAUSE_LINE.match(line.strip()))]
+    if causes:
+        return causes[-1]
     return text.splitlines()[0] if text else type(exc).__name__
