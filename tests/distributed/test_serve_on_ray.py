@@ -24,6 +24,11 @@ def test_sdk_vectors_on_ray_equal_the_single_process_server(tmp_path: Path) -> N
     assert "autoTruncate" in on_ray["error"]["message"]
     status, body = result["readyz"]
     assert status == 200 and body["models"] == ["all-MiniLM-L6-v2"]
+    rc, last_line, traceback = result["broken"]
+    assert rc == 2 and not traceback
+    assert last_line == [
+        "omnivec: model broken did not start on the Ray cluster: Model directory /no/such/model does not exist."
+    ]
     # Both replicas report their queue.
     assert len(result["replica_lines"]) == 2
 

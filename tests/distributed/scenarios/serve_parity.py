@@ -3,11 +3,14 @@ server: the same vectors through the official SDK, readiness and per-replica met
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import httpx
 import numpy as np
 from google.genai import types
 
-from tests.distributed.kit import ADDRESS, Server, emit
+from tests.distributed.kit import ADDRESS, Server, emit, free_port, run_cli
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -35,6 +38,21 @@ def cosines(a: np.ndarray, b: np.ndarray) -> list[float]:
 
 
 def main() -> None:
+    # A replica that cannot load its model: the server refuses to start, with the model's error.
+    broken = run_cli(
+        [
+            "serve",
+            "--ray",
+            ADDRESS,
+            "--model",
+            "broken=/no/such/model",
+            "--offline",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            tempfile.mkdtemp(dir=os.environ.get("SCENARIO_WORK")),
+        ]
+    )
     on_ray = Server(["--model", "default", "--ray", ADDRESS, "--replicas", "2", "--replica-cpus", "0.5"])
     local = Server(["--model", "default"])
     try:
@@ -64,6 +82,11 @@ def main() -> None:
                 "errors": errors,
                 "readyz": [readyz.status_code, readyz.json()],
                 "replica_lines": replica_lines,
+                "broken": [
+                    broken.returncode,
+                    broken.stderr.strip().splitlines()[-1:],
+                    "Traceback" in broken.stderr,
+                ],
             }
         )
     finally:
