@@ -6,7 +6,7 @@ set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 BIN=$(dirname "$PY")
-exec unshare -n -p -f -m --mount-proc sh -c "
+exec unshare -n -p -f --kill-child -m --mount-proc sh -c "
   set -e
   ip link set lo up
   $BIN/ray start --head --port 6379 --num-cpus \${RAY_CPUS:-2} --num-gpus 0 --include-dashboard false \

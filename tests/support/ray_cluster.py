@@ -2,7 +2,8 @@
 
 Ray addresses nodes by an interface address; inside a fresh network namespace only loopback
 exists, so every node, replica and request stays on 127.0.0.1, and leaving the namespace ends
-every process the cluster started. The scenario (a Python script) runs inside as the cluster's
+every process the cluster started (also on a timeout: ``--kill-child`` ends the namespace's
+first process, and with it the rest, when ``unshare`` is killed). The scenario (a Python script) runs inside as the cluster's
 client and writes what it observed as JSON for the test to check.
 """
 
@@ -76,7 +77,7 @@ def run_scenario(
     }
     try:
         proc = subprocess.run(
-            ["unshare", "-n", "-p", "-f", "-m", "--mount-proc", "bash", "-c", shell],
+            ["unshare", "-n", "-p", "-f", "--kill-child", "-m", "--mount-proc", "bash", "-c", shell],
             env=env,
             capture_output=True,
             text=True,

@@ -23,11 +23,11 @@ def add_run_parser(batch_sub: Any) -> None:
     p.add_argument("--ray", dest="ray_address", required=True, metavar="auto|HOST:PORT", help="The cluster.")
     p.add_argument(
         "--model",
-        dest="models",
-        action="append",
+        dest="model_name",
         required=True,
-        metavar="[ID=]SOURCE",
-        help="The model to embed with.",
+        metavar="NAME",
+        help="The model to embed with: [ID=]SOURCE as 'serve --model' takes it, or an alias "
+        "(gemini-embedding-001…) of the configured model.",
     )
     p.add_argument("--column", default="text", help="Parquet: the text column (default 'text').")
     p.add_argument("--key-column", help="Parquet: a column of keys (default: the row number).")
@@ -62,10 +62,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() not in {".jsonl", ".parquet", ".pq"}:
         raise CliError("-o must end in .jsonl or .parquet")
-    if len(args.models) != 1:
-        raise CliError("give one --model")
     settings = load_settings(args)
-    model_id, _ = split_model_spec(settings.models[0])
+    if args.model_name in settings.aliases:
+        model_id = args.model_name  # the actors resolve it to the configured model
+    else:
+        settings = settings.model_copy(update={"models": [args.model_name]})
+        model_id, _ = split_model_spec(args.model_name)
     try:
         import_ray()
         connect(args.ray_address)

@@ -41,6 +41,7 @@ ServiceFactory = Callable[[], EmbeddingService]
 ReaderFactory = Callable[[ModelCatalogue, str], Callable[[int, bytes], BatchRequest]]
 
 _CRASHED = ItemError(13, "INTERNAL", "An internal error occurred while embedding this request.")
+READ_CPUS = 0.25
 TEXT_SUFFIXES = {".txt", ".md", ".rst", ".csv", ".tsv", ".json", ".html", ".htm", ".xml", ".py"}
 
 
@@ -84,12 +85,15 @@ def _dataset(paths: Sequence[Path], kind: str, options: PipelineOptions) -> Any:
     import ray.data
 
     names = [str(p) for p in paths]
+    # Readers take a fraction of a CPU: whole-CPU read tasks cannot be placed beside the model
+    # actors on small nodes, and the pipeline would wait for them forever.
+    read_args = {"num_cpus": READ_CPUS}
     if kind == "jsonl":
         # One row per line; the actor reads each line as the Batch API does.
-        return ray.data.read_text(names, drop_empty_lines=True).rename_columns({"text": "line"})
+        return ray.data.read_text(names, drop_empty_lines=True, ray_remote_args=read_args)
     if kind == "parquet":
         columns = [options.text_column] + ([options.key_column] if options.key_column else [])
-        return ray.data.read_parquet(names, columns=columns)
+        return ray.data.read_parquet(names, columns=columns, ray_remote_args=read_args)
     files = sorted(str(f) for p in paths for f in _walk(p))
     if not files:
         raise ValueError("the input folders hold no files")
@@ -126,7 +130,7 @@ class EmbedStage:
     """Owns one copy of the model (its own runtime and batcher) and an event loop to drive it."""
 
     def __init__(
-        self, make_service: ServiceFactory, make_reader: ReaderFactory, options: PipelineOptions
+        self, make_service: ServiceFactory, make_reader: ReaderFactory, options: PipelineOptions, kind: str
     ) -> None:
         self.service = make_service()
         self.service.runtime.start()
@@ -134,6 +138,7 @@ class EmbedStage:
         self.model = self.service.catalogue.resolve(options.model).name
         self.read_line = make_reader(self.service.catalogue, options.model)
         self.loop = asyncio.new_event_loop()
+        self.kind = kind
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         requests = self._requests(batch)
@@ -153,9 +158,9 @@ class EmbedStage:
         }
 
     def _requests(self, batch: dict[str, np.ndarray]) -> list[BatchRequest]:
-        if "line" in batch:
-            return [self.read_line(1, _bytes(line)) for line in batch["line"]]
-        if "path" in batch:
+        if self.kind == "jsonl":
+            return [self.read_line(0, _bytes(line)) for line in batch["text"]]
+        if self.kind == "files":
             return [_file_request(str(p), str(k)) for p, k in zip(batch["path"], batch["key"], strict=True)]
         texts = batch[self.options.text_column]
         keys = batch[self.options.key_column] if self.options.key_column else [None] * len(texts)
@@ -233,7 +238,7 @@ def stream_results(
     ds = _dataset(paths, kind, options)
     ds = ds.map_batches(
         EmbedStage,
-        fn_constructor_args=(make_service, make_reader, options),
+        fn_constructor_args=(make_service, make_reader, options, kind),
         batch_size=options.batch_rows,
         batch_format="numpy",
         compute=ActorPoolStrategy(min_size=options.actors_min, max_size=options.actors_max),
