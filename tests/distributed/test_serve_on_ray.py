@@ -1,19 +1,34 @@
-"""`omnivec serve --ray` on a two-node cluster, driven by the official SDK."""
+"""`omnivec serve --ray` on a two-node cluster, driven by the official SDK. One cluster and one
+server serve every check of this module (starting them is most of the time)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.ray_cluster import run_scenario
 
-SCENARIOS = Path(__file__).parent / "scenarios"
-pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.timeout(600)]
+SCENARIO = Path(__file__).parent / "scenarios" / "serve_on_ray.py"
+pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.timeout(900)]
 
 
-def test_sdk_vectors_on_ray_equal_the_single_process_server(tmp_path: Path) -> None:
-    result = run_scenario(tmp_path, SCENARIOS / "serve_parity.py")
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run_scenario(tmp_path_factory.mktemp("serve-on-ray"), SCENARIO, timeout_s=840)
+
+
+def test_a_model_that_cannot_load_stops_the_server_with_its_error(observed: dict[str, Any]) -> None:
+    rc, last_line, traceback = observed["broken"]
+    assert rc == 2 and not traceback
+    assert last_line == [
+        "omnivec: model broken did not start on the Ray cluster: Model directory /no/such/model does not exist."
+    ]
+
+
+def test_sdk_vectors_on_ray_equal_the_single_process_server(observed: dict[str, Any]) -> None:
+    result = observed["parity"]
     assert len(result["plain"]) == 6
     assert min(result["plain"]) >= 0.9999
     assert min(result["query"]) >= 0.9999
@@ -24,17 +39,12 @@ def test_sdk_vectors_on_ray_equal_the_single_process_server(tmp_path: Path) -> N
     assert "autoTruncate" in on_ray["error"]["message"]
     status, body = result["readyz"]
     assert status == 200 and body["models"] == ["all-MiniLM-L6-v2"]
-    rc, last_line, traceback = result["broken"]
-    assert rc == 2 and not traceback
-    assert last_line == [
-        "omnivec: model broken did not start on the Ray cluster: Model directory /no/such/model does not exist."
-    ]
     # Both replicas report their queue.
     assert len(result["replica_lines"]) == 2
 
 
-def test_killing_replicas_under_load_loses_no_request(tmp_path: Path) -> None:
-    result = run_scenario(tmp_path, SCENARIOS / "replica_kill.py")
+def test_killing_replicas_under_load_loses_no_request(observed: dict[str, Any]) -> None:
+    result = observed["kill"]
     assert result["bad"] == []
     assert result["hung"] == 0
     assert len(result["killed"]) == 2
