@@ -140,3 +140,45 @@ def test_a_failed_run_leaves_no_output(tmp_path: Path) -> None:
         writer.write(_batch())
         raise RuntimeError("the cluster went away")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_pipeline_actor_reads_and_embeds_like_the_batch_api(tmp_path: Path) -> None:
+    """The model actor of `batch run`, called as Ray Data calls it, without a cluster."""
+    import functools
+
+    from omnivec.bootstrap import embedding_service
+    from omnivec.cli.ray_batch import _line_reader
+    from omnivec.jobs.ray_data import EmbedStage, PipelineOptions
+    from omnivec.settings import Settings
+
+    stage = EmbedStage(
+        functools.partial(embedding_service, Settings(models=["fake:16"], data_dir=tmp_path)),
+        _line_reader,
+        PipelineOptions(model="gemini-embedding-001"),
+        "jsonl",
+    )
+    lines = [
+        json.dumps({"key": "a", "request": {"content": {"parts": [{"text": "alpha"}]}}}),
+        json.dumps(
+            {"key": "b", "request": {"content": {"parts": [{"text": "beta"}]}, "outputDimensionality": 4}}
+        ),
+        "{not json",
+        json.dumps({"key": "d", "request": {"model": "models/other", "content": {"parts": [{"text": "x"}]}}}),
+    ]
+    out = stage({"text": np.array(lines, dtype=object)})
+    assert list(out["key"]) == ["a", "b", "", "d"]
+    assert [len(v) for v in out["vector"]] == [16, 4, 0, 0]
+    assert [bool(e) for e in out["error"]] == [False, False, True, True]
+    assert json.loads(out["error"][3])["status"] == "NOT_FOUND"  # no model "other" here
+    # The same vector as the single-process path gives for the same text.
+    single = embedding_service(Settings(models=["fake:16"], data_dir=tmp_path))
+    single.runtime.start()
+    try:
+        import asyncio
+
+        from omnivec.types import EmbedInput, EmbedOptions, TextPart
+
+        [expected] = asyncio.run(single.embed("fake", [EmbedInput((TextPart("alpha"),), EmbedOptions())]))
+    finally:
+        single.runtime.stop()
+    np.testing.assert_array_equal(out["vector"][0], expected.values)

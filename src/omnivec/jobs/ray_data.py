@@ -42,6 +42,7 @@ ReaderFactory = Callable[[ModelCatalogue, str], Callable[[int, bytes], BatchRequ
 
 _CRASHED = ItemError(13, "INTERNAL", "An internal error occurred while embedding this request.")
 READ_CPUS = 0.25
+_NO_VECTOR = np.zeros(0, dtype=np.float32)
 TEXT_SUFFIXES = {".txt", ".md", ".rst", ".csv", ".tsv", ".json", ".html", ".htm", ".xml", ".py"}
 
 
@@ -143,11 +144,10 @@ class EmbedStage:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         requests = self._requests(batch)
         results = self.loop.run_until_complete(self._embed_all(requests))
-        dims = next((len(np.frombuffer(r.vector, np.float32)) for r in results if r.vector is not None), 0)
-        vectors = np.zeros((len(results), dims), dtype=np.float32)
+        # One array per row: requests may ask for different outputDimensionality.
+        vectors = np.empty(len(results), dtype=object)
         for i, r in enumerate(results):
-            if r.vector is not None:
-                vectors[i] = np.frombuffer(r.vector, np.float32)
+            vectors[i] = np.frombuffer(r.vector, np.float32) if r.vector is not None else _NO_VECTOR
         return {
             "key": np.array([req.key if req.key is not None else "" for req in requests], dtype=object),
             "has_key": np.array([req.key is not None for req in requests]),
