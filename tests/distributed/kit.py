@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, args: list[str], *, ready_timeout_s: float = 240) -> None:
+    def __init__(self, args: list[str], *, ready_timeout_s: float = 480) -> None:
         self._client: genai.Client | None = None
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
