@@ -23,7 +23,7 @@ import ray
 from ray import serve
 from ray.serve.config import ProxyLocation
 
-from omnivec.errors import InvalidArgument, ResourceExhausted, Unavailable
+from omnivec.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import BackendInfo
 from omnivec.runtime.batcher import BatchLimits
@@ -215,8 +215,6 @@ class RayRuntime(Runtime):
     # --- helpers ---------------------------------------------------------------------------------
     def _check_model(self, model_id: str) -> None:
         if model_id not in self._infos:
-            from omnivec.errors import NotFound
-
             raise NotFound(f"Model {model_id} is not loaded.")
 
     def _poll_board(self) -> None:
