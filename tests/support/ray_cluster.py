@@ -51,12 +51,20 @@ def run_scenario(
     out = tmp_path / "scenario.json"
     log = tmp_path / "cluster.log"
     common = "--node-ip-address 127.0.0.1 --disable-usage-stats --log-style record"
+    # On a loaded machine a node can miss Ray's start deadline: stop what started, try again.
+    head = (
+        f"{bindir}/ray start --head --port {HEAD_PORT} --num-cpus {head_cpus} --num-gpus 0 "
+        f"--include-dashboard false --temp-dir {ray_tmp} {common}"
+    )
+    node = f"{bindir}/ray start --address {ADDRESS} --num-cpus {node_cpus} --num-gpus 0 {common}"
     shell = f"""
         set -e
         ip link set lo up
-        {bindir}/ray start --head --port {HEAD_PORT} --num-cpus {head_cpus} --num-gpus 0 \\
-            --include-dashboard false --temp-dir {ray_tmp} {common} >> {log} 2>&1
-        {bindir}/ray start --address {ADDRESS} --num-cpus {node_cpus} --num-gpus 0 {common} >> {log} 2>&1
+        for try in 1 2; do
+            if {head} >> {log} 2>&1 && {node} >> {log} 2>&1; then break; fi
+            [ $try = 2 ] && exit 3
+            {bindir}/ray stop --force >> {log} 2>&1 || true
+        done
         {sys.executable} {scenario} {" ".join(shlex.quote(a) for a in args)}
     """
     env = {
