@@ -111,8 +111,8 @@ class RayRuntime(Runtime):
         self._board = open_board(*board)
         capacity = self.limits.max_queue_items * self.options.most_replicas
         for spec in specs:
-            deployment = serve.deployment(
-                ModelReplica, name=app_name(spec.model_id), **self.options.deployment_options()
+            deployment = serve.deployment(name=app_name(spec.model_id), **self.options.deployment_options())(
+                ModelReplica
             )
             app = deployment.bind(spec, self.limits, board, self.options.stall_after_s)
             try:
