@@ -118,8 +118,11 @@ class RayRuntime(Runtime):
             try:
                 handle = serve.run(app, name=app_name(spec.model_id), route_prefix=None)
             except Exception as exc:
+                reason = _root_cause(f"{exc}\n{_deployment_messages(app_name(spec.model_id))}")
+                with contextlib.suppress(Exception):  # leave no failed application behind
+                    serve.delete(app_name(spec.model_id))
                 raise ClusterError(
-                    f"model {spec.model_id} did not start on the Ray cluster: {_root_cause(exc)}"
+                    f"model {spec.model_id} did not start on the Ray cluster: {reason}"
                 ) from None
             info: BackendInfo = handle.info.remote().result(timeout_s=60)
             self._handles[info.model_id] = handle
@@ -257,11 +260,22 @@ class _AdmissionGate:
 _CAUSE_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?([A-Za-z_]\w*(?:Error|Exception)): (.+)$")
 
 
-def _root_cause(exc: BaseException) -> str:
-    """What made a replica fail to start, from Serve's deployment error (which carries the
+def _deployment_messages(app: str) -> str:
+    """What Serve recorded about an application's deployments (a failed replica's traceback)."""
+    try:
+        status = serve.status().applications.get(app)
+    except Exception:
+        return ""
+    if status is None:
+        return ""
+    return "\n".join([status.message, *(d.message for d in status.deployments.values())])
+
+
+def _root_cause(text: str) -> str:
+    """What made a replica fail to start, from Serve's deployment errors (which carry the
     replica's traceback as text), without the traceback."""
-    text = str(exc).strip()
+    text = text.strip()
     causes = [m.group(2) for line in text.splitlines() if (m := _CAUSE_LINE.match(line.strip()))]
     if causes:
         return causes[-1]
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text.splitlines()[0] if text else "no reason was given"
