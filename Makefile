@@ -8,7 +8,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 # `make serve` installs what serving needs (the package and its media extra); `make test` and
 # `make check` add the test and development tools.
 SERVE_EXTRAS ?= media
-EXTRAS ?= media,test,dev,qdrant
+EXTRAS ?= media,test,dev,qdrant,distributed
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 

@@ -136,12 +136,14 @@ def build(
     """Build the container. ``backends`` may be given ready-made (tests, benchmarks); an empty
     list gives a container that serves no model but manages files and batch jobs (the CLI's
     in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory."""
-    if backends is None:
-        backends = load_backends(settings, show_progress=show_progress)
     limits = batch_limits(settings)
-    runtime = Runtime(backends, limits)
-    descriptors = {b.info.model_id: describe(b.info) for b in backends}
-    first = backends[0].info.model_id if backends else None
+    ray_runtime = ray_runtime_for(settings, limits) if backends is None and settings.ray.address else None
+    if backends is None and ray_runtime is None:
+        backends = load_backends(settings, show_progress=show_progress)
+    runtime = ray_runtime or Runtime(backends or [], limits)
+    infos = [runtime.info(model_id) for model_id in runtime.model_ids()]
+    descriptors = {info.model_id: describe(info) for info in infos}
+    first = infos[0].model_id if infos else None
     aliases = {name: (target or first) for name, target in settings.aliases.items()} if first else {}
     catalogue = ModelCatalogue(descriptors, aliases)
     stores = stores or open_local(settings.data_dir)
@@ -264,6 +266,71 @@ def metadata_filter_parser() -> Callable[[str], Filter | None] | None:
     except ImportError:
         return None
     return parse_metadata_filter
+
+
+def embedding_service(settings: Settings) -> EmbeddingService:
+    """The embedding path alone (model, runtime, service; no storage, no files): what each actor
+    of a Ray Data batch pipeline runs. The caller starts its runtime."""
+    backends = load_backends(settings)
+    runtime = Runtime(backends, batch_limits(settings))
+    descriptors = {b.info.model_id: describe(b.info) for b in backends}
+    first = backends[0].info.model_id
+    catalogue = ModelCatalogue(
+        descriptors, {name: target or first for name, target in settings.aliases.items()}
+    )
+    return EmbeddingService(
+        runtime,
+        catalogue,
+        max_parts_per_content=settings.limits.max_parts_per_content,
+        max_text_chars=settings.limits.max_text_chars,
+        decoder=part_decoder(settings, catalogue),
+    )
+
+
+def ray_runtime_for(settings: Settings, limits: BatchLimits) -> Runtime:
+    """Models as Ray Serve deployments on the cluster at ``settings.ray.address`` (the
+    distributed extra); raises ModelLoadError when Ray, the cluster or a model is not there."""
+    from omnivec.runtime.ray.cluster import connect
+
+    ray_settings = settings.ray
+    assert ray_settings.address is not None
+    connect(ray_settings.address, ray_settings.connect_timeout_s)
+    from omnivec.runtime.ray.replica import ModelSpec
+    from omnivec.runtime.ray.runtime import RayRuntime, ReplicaOptions
+
+    specs = []
+    for spec in settings.models:
+        model_id, source = split_model_spec(spec)
+        options = {
+            "device": settings.device,
+            "offline": settings.offline,
+            "trust_remote_code": settings.trust_remote_code,
+            "prompt_style": settings.prompt_styles.get(model_id),
+            "modalities": _modalities(settings, model_id),
+            "engine": settings.engine_for(model_id),
+            "cache_dir": settings.data_dir,
+            "threads": settings.torch_threads,
+            "half_precision": settings.half_precision,
+        }
+        specs.append(ModelSpec(model_id, source, options))
+    runtime = RayRuntime(
+        limits,
+        ReplicaOptions(
+            replicas=ray_settings.replicas,
+            min_replicas=ray_settings.min_replicas,
+            max_replicas=ray_settings.max_replicas,
+            cpus=ray_settings.replica_cpus,
+            gpus=ray_settings.replica_gpus,
+            max_ongoing_requests=ray_settings.max_ongoing_requests,
+            stall_after_s=settings.limits.request_timeout_s,
+        ),
+    )
+    try:
+        runtime.deploy(specs)
+    except BaseException:
+        runtime.stop()
+        raise
+    return runtime
 
 
 def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None:

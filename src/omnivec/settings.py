@@ -235,6 +235,39 @@ class CacheSettings(BaseModel):
     )
 
 
+class RaySettings(BaseModel):
+    """Scale-out on a Ray cluster (the distributed extra): each served model becomes a Ray Serve
+    deployment whose replicas each run omnivec's own backend and batcher."""
+
+    address: str | None = Field(
+        None,
+        description="'auto' (the cluster this machine belongs to) or HOST:PORT of its head; unset: no Ray.",
+    )
+    replicas: int = Field(1, ge=1, description="Replicas of each model (without autoscaling).")
+    min_replicas: int | None = Field(None, ge=0, description="Autoscaling lower bound (with max_replicas).")
+    max_replicas: int | None = Field(None, ge=1, description="Autoscaling upper bound.")
+    replica_cpus: float = Field(
+        0.5, gt=0, description="CPUs each replica reserves; fractional, so tokenisation and I/O keep some."
+    )
+    replica_gpus: float = Field(0.0, ge=0, description="GPUs each replica reserves (fractional allowed).")
+    max_ongoing_requests: int = Field(
+        64, ge=1, description="Requests one replica takes at once; its batcher batches across them."
+    )
+    connect_timeout_s: float = Field(10.0, gt=0, description="How long to try to reach the cluster.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RaySettings:
+        if (self.min_replicas is None) != (self.max_replicas is None):
+            raise ValueError("ray.min_replicas and ray.max_replicas go together")
+        if (
+            self.min_replicas is not None
+            and self.max_replicas is not None
+            and self.min_replicas > self.max_replicas
+        ):
+            raise ValueError("ray.min_replicas must not exceed ray.max_replicas")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OMNIVEC_",
@@ -320,6 +353,7 @@ class Settings(BaseSettings):
     )
     search_stores: SearchStoreSettings = Field(default_factory=SearchStoreSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    ray: RaySettings = Field(default_factory=RaySettings)
 
     @field_validator("model_modalities", mode="before")
     @classmethod

@@ -130,6 +130,28 @@ class RuntimeCollector(Collector):
             for name, family in counters.items():
                 family.add_metric([model_id], getattr(stats, name))
         yield from (depth, admitted, capacity, *counters.values())
+        yield from _replica_families(self.runtime)
+
+
+def _replica_families(runtime: Runtime) -> Iterable[Metric]:
+    """Per-replica gauges for models served by replicas outside this process (Ray Serve)."""
+    reports = runtime.replica_reports()
+    if not reports:
+        return
+    labels = ["model", "replica", "node"]
+    depth = GaugeMetricFamily(
+        "omnivec_replica_queue_depth", "Inputs waiting in a replica's batcher.", labels=labels
+    )
+    admitted = GaugeMetricFamily(
+        "omnivec_replica_admitted_inputs", "Inputs a replica has taken and not yet answered.", labels=labels
+    )
+    items = CounterMetricFamily("omnivec_replica_items", "Inputs a replica has embedded.", labels=labels)
+    for r in reports:
+        key = [r.model_id, r.replica_id, r.node_id]
+        depth.add_metric(key, r.queue_depth)
+        admitted.add_metric(key, r.admitted)
+        items.add_metric(key, r.items)
+    yield from (depth, admitted, items)
 
 
 class MetricsMiddleware:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from omnivec.cli import ray_batch
 from omnivec.cli.access import (
     add_access_flags,
     existing_file,
@@ -373,3 +374,4 @@ def add_parsers(sub: Any) -> None:
     results.add_argument("name", help="batches/ID or ID")
     add_file_flag(results, "the results")
     add_access_flags(results, _results)
+    ray_batch.add_run_parser(batch_sub)

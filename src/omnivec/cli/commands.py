@@ -9,8 +9,10 @@ import json
 import sys
 from typing import Any
 
+from omnivec.cli import ray_flags
 from omnivec.cli.errors import EXIT_UNAVAILABLE, CliError, from_domain
 from omnivec.cli.output import add_file_flag, atomic_output, print_json
+from omnivec.cli.ray_flags import ray_overrides
 
 __all__ = ["CliError", "add_parsers", "build_container", "load_settings", "print_json", "version"]
 
@@ -105,6 +107,8 @@ def setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["batching"] = batching
     if getattr(args, "cache_mb", None) is not None:
         overrides["cache"] = {"memory_mb": args.cache_mb}
+    if ray := ray_overrides(args):
+        overrides["ray"] = ray
     return overrides
 
 
@@ -315,6 +319,7 @@ def add_parsers(sub: Any) -> None:
     serve_parser.add_argument(
         "--cache-mb", type=float, help="Turn on the embedding cache with this much memory."
     )
+    ray_flags.add_serve_flags(serve_parser)
     serve_parser.set_defaults(run=serve)
 
     embed_parser = sub.add_parser(

@@ -10,11 +10,12 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from omnivec.errors import FailedPrecondition, NotFound
-from omnivec.runtime.backends.base import Backend
+from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.backends.tokens import TokenSpan, token_spans
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.inputs import EncodedItem, ModelInput
 from omnivec.runtime.observer import RuntimeObserver, notify_prepare
+from omnivec.runtime.replicas import ReplicaReport
 from omnivec.runtime.runner import ModelRunner
 from omnivec.types import Priority
 
@@ -55,11 +56,24 @@ class Runtime:
         """Models whose forward pass has been running for longer than ``threshold_s``."""
         return [m for m, r in self.runners.items() if r.forward_running_for() > threshold_s]
 
+    def unready_models(self) -> list[str]:
+        """Served models that cannot take work now (no live replica); in-process models always can."""
+        return []
+
+    def replica_reports(self) -> list[ReplicaReport]:
+        """Models served by replicas outside this process report here; in-process ones do not."""
+        return []
+
     def add_observer(self, observer: RuntimeObserver) -> None:
         self.observers.append(observer)
 
     def model_ids(self) -> list[str]:
         return list(self.runners)
+
+    def info(self, model_id: str) -> BackendInfo:
+        """What the backend serving ``model_id`` says of itself (the catalogue is built from it,
+        for local and remote runtimes alike)."""
+        return self._runner(model_id).backend.info
 
     @property
     def queue_depth(self) -> int:

@@ -31,11 +31,13 @@ async def healthz(request: Request) -> JSONResponse:
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     c = container(request)
-    ready = c.is_started
-    return JSONResponse(
-        {"status": "ready" if ready else "starting", "models": c.runtime.model_ids()},
-        status_code=200 if ready else 503,
-    )
+    # Models served by replicas elsewhere (Ray) are ready while at least one replica is live.
+    unready = c.runtime.unready_models()
+    ready = c.is_started and not unready
+    body: dict[str, object] = {"status": "ready" if ready else "starting", "models": c.runtime.model_ids()}
+    if unready:
+        body["unavailableModels"] = unready
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics")
