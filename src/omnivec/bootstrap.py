@@ -26,7 +26,8 @@ from omnivec.services.file_resolver import StoredFileResolver
 from omnivec.services.files import FileLimits, FilesService
 from omnivec.services.memory_budget import MemoryBudget
 from omnivec.services.search_store_ingestion import DocumentIngestor, IngestionSettings
-from omnivec.services.search_stores import SearchStoreLimits, SearchStoreService, VectorStoreHandle
+from omnivec.services.search_stores import SearchStoreLimits, SearchStoreService
+from omnivec.services.store_points import VectorStoreHandle
 from omnivec.services.uploads import ResumableUploads
 from omnivec.settings import Settings, hub_offline_env, split_model_spec
 from omnivec.storage.local import DataDirLock, Stores, open_local

@@ -14,6 +14,7 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
+from omnivec.errors import NotFound
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::google.genai.errors.ExperimentalWarning")
@@ -143,21 +144,19 @@ def test_list_pagination_over_http(server: RunningServer) -> None:
 
 
 def test_a_file_deleted_while_it_is_read_is_not_found(server: RunningServer) -> None:
-    """Its record was read, then the file went (a concurrent delete, the sweeper): the bytes
-    are gone, and the answer is 404 for a download and for an embed that names it, not 500."""
+    """Its record was read, then the file went (a concurrent delete, the sweeper) before its
+    bytes were opened: the answer is NOT_FOUND, as for any missing file, not 500. (Bytes lost
+    while the record stays are a different fault: tests/reliability/test_small_things.py.)"""
     c = client(server)
     f = c.files.upload(file=io.BytesIO(b"hello"), config={"mime_type": "text/plain"})
     assert f.name is not None
     record = server.container.stores.files.get("", f.name.removeprefix("files/"))
     assert record is not None
-    server.container.stores.blobs.delete(record.blob_id)
+    c.files.delete(name=f.name)  # between the record read above and the bytes opened below
+    with pytest.raises(NotFound):
+        server.container.files.open_bytes(record)
     download = httpx.get(f"{server.base_url}/v1beta/{f.name}:download?alt=media")
     assert download.status_code == 404 and download.json()["error"]["status"] == "NOT_FOUND"
-    embed = httpx.post(
-        f"{server.base_url}/v1beta/models/fake:embedContent",
-        json={"content": {"parts": [{"file_data": {"file_uri": f.uri, "mime_type": "text/plain"}}]}},
-    )
-    assert embed.status_code == 404 and embed.json()["error"]["status"] == "NOT_FOUND"
 
 
 @pytest.mark.parametrize("api_version", ["v1", "v1beta"])

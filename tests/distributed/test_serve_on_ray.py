@@ -21,7 +21,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_a_model_that_cannot_load_stops_the_server_with_its_error(observed: dict[str, Any]) -> None:
     rc, last_line, traceback = observed["broken"]
-    assert rc == 2 and not traceback
+    assert rc == 3 and not traceback  # unavailable: the model cannot be loaded
     assert last_line == [
         "omnivec: model broken did not start on the Ray cluster: Model directory /no/such/model does not exist."
     ]

@@ -54,7 +54,7 @@ def test_unknown_hub_id_offline_is_a_start_up_error(tmp_path: Path, monkeypatch:
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
-    with pytest.raises(ModelLoadError, match="local files"):
+    with pytest.raises(ModelLoadError, match="not in the local model cache"):
         load_backend("x", "nobody/no-such-model", device="cpu", offline=True)
 
 

@@ -150,7 +150,7 @@ def test_missing_model_offline_says_what_to_do(tmp_path: Path) -> None:
 
     with pytest.raises(ModelLoadError) as info:
         load_backend("x", "someone/not-downloaded-model", offline=True)
-    assert "huggingface-cli download" in info.value.message
+    assert "omnivec pull someone/not-downloaded-model" in info.value.message
     with pytest.raises(ModelLoadError):
         load_backend("x", str(tmp_path / "missing-dir"), offline=True)
 

@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
+from omnivec.api.dialect import current_dialect
 from omnivec.api.responses import JSONResponse, error_response
 from omnivec.errors import FieldViolation, Internal, InvalidArgument, NotFound, OmnivecError
 from omnivec.logging import get_logger, request_id_var
@@ -56,7 +57,7 @@ def _format_loc(prefix: str, loc: list[Any]) -> str:
         elif isinstance(part, str) and not part.startswith(("function-", "union[", "nullable[")):
             # One casing for every field path: proto3 JSON's lowerCamelCase, however the
             # client spelled the key (the SDK sends snake_case, curl samples camelCase).
-            name = to_camel(part)
+            name = to_camel(part) if _gemini_casing() else part
             out += f".{name}" if out else name
     return out
 
@@ -105,3 +106,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ValidationError, pydantic_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+def _gemini_casing() -> bool:
+    """Google's APIs name fields in proto3 JSON (lowerCamelCase); the other dialects keep their
+    own snake_case names (OpenAI's ``encoding_format``, Cohere's ``input_type``)."""
+    dialect = current_dialect.get()
+    return dialect is None or dialect.name in ("gemini", "vertex")

@@ -13,9 +13,8 @@ SHELLS = ("bash", "zsh", "tcsh")
 def _completion(args: argparse.Namespace) -> int:
     import shtab
 
-    from omnivec.cli.main import build_parser
-
-    print(shtab.complete(build_parser(), shell=args.shell))
+    # The whole command line's parser, handed down by main (importing main here would be a cycle).
+    print(shtab.complete(args.root_parser, shell=args.shell))
     return 0
 
 

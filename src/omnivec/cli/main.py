@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.add_parsers(sub)
+    parser.set_defaults(root_parser=parser)  # for `omnivec completion`
     return parser
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from omnivec.cli.commands import CliError
+from omnivec.cli.errors import EXIT_UNAVAILABLE
 
 
 def add_run_parser(batch_sub: Any) -> None:
@@ -94,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
             options,
             progress,
         )
-    except ModelLoadError as exc:
-        raise CliError(exc.message) from None
+    except ModelLoadError as exc:  # Ray, its cluster or the model is not there
+        raise CliError(exc.message, EXIT_UNAVAILABLE) from None
     except ValueError as exc:
         raise CliError(str(exc)) from None
     elapsed = time.monotonic() - started

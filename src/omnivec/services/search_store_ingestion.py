@@ -24,7 +24,7 @@ from omnivec.media.chunking import chunk_size, split_words
 from omnivec.media.document_text import extract_pages, resolve_mime
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService
-from omnivec.services.search_stores import VectorStoreHandle, collection_of, point_payload
+from omnivec.services.store_points import VectorStoreHandle, collection_of, point_payload
 from omnivec.settings import MediaSettings
 from omnivec.storage.interfaces import BlobStore
 from omnivec.storage.records import Clock, utc_now

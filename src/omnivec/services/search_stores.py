@@ -19,11 +19,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from omnivec.errors import FailedPrecondition, InvalidArgument, NotFound, OmnivecError
-from omnivec.index.base import Filter, Hit, SearchMode, VectorStore
+from omnivec.index.base import Filter, Hit, SearchMode
 from omnivec.logging import get_logger
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService
 from omnivec.services.files import FilesService, file_id_of
+from omnivec.services.store_points import VectorStoreHandle, collection_of
 from omnivec.services.uploads import ResumableUploads
 from omnivec.storage.interfaces import BlobStore, OverQuota
 from omnivec.storage.local_blobs import new_blob_id
@@ -71,59 +72,6 @@ def new_id(display_name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", display_name.lower()).strip("-")[: 40 - _SUFFIX - 1].strip("-")
     suffix = "".join(secrets.choice(_ALPHABET) for _ in range(_SUFFIX))
     return f"{slug}-{suffix}" if slug else suffix
-
-
-def collection_of(store_id: str) -> str:
-    return f"store-{store_id}"
-
-
-def point_payload(doc: StoreDocument, chunk: StoreChunk, *, media: bool = False) -> dict[str, object]:
-    """What a chunk's point carries: our own fields at the top, custom metadata below."""
-    payload: dict[str, object] = {
-        "store": doc.store_id,
-        "document": doc.document_id,
-        "chunk_index": chunk.index,
-        "title": doc.display_name,
-        "metadata": {
-            e.key: list(e.value) if isinstance(e.value, tuple) else e.value for e in doc.custom_metadata
-        },
-    }
-    if chunk.page_number is not None:
-        payload["page_number"] = chunk.page_number
-    if media or chunk.page_number is not None:  # the source (image, PDF) is served as media
-        payload["media_id"] = doc.document_id
-    if chunk.start_offset_s is not None:
-        payload["start_offset_s"] = chunk.start_offset_s
-    if chunk.end_offset_s is not None:
-        payload["end_offset_s"] = chunk.end_offset_s
-    return payload
-
-
-class VectorStoreHandle:
-    """Opens the vector store on first use (an embedded engine holds files open; commands that
-    never touch a store should not), and closes it with the container."""
-
-    def __init__(self, opener: Callable[[], VectorStore] | None) -> None:
-        self._opener = opener
-        self._store: VectorStore | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> VectorStore:
-        if self._store is None:
-            if self._opener is None:
-                raise FailedPrecondition(
-                    "File Search stores are not available: this server has no vector store "
-                    "(install omnivec with the index extra)."
-                )
-            async with self._lock:
-                if self._store is None:
-                    self._store = await asyncio.to_thread(self._opener)
-        return self._store
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
 
 
 class SearchStoreService:
