@@ -1,0 +1,120 @@
+// File Search stores: create one, upload files or whole folders to it (each document with its
+// ingestion state), and search it with a metadata filter, seeing the ranked chunks.
+import { all, call, upload } from "./api.js";
+import { fmt, h, progress, toast } from "./ui.js";
+
+const short = (name) => name.split("/").pop();
+
+function highlight(text, query) {
+  const words = [...new Set(query.toLowerCase().match(/\w{3,}/g) || [])];
+  if (!words.length) return [text];
+  const re = new RegExp(`(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "gi");
+  return text.split(re).map((piece, i) => (i % 2 ? h("mark", { text: piece }) : piece));
+}
+
+export default function stores(root) {
+  const storeSelect = h("select", { id: "store-select" });
+  const newName = h("input", { id: "store-name", placeholder: "e.g. handbook", required: true });
+  const docRows = h("tbody", { id: "doc-rows" });
+  const files = h("input", { type: "file", id: "store-files", multiple: true });
+  const folder = h("input", { type: "file", id: "store-folder", webkitdirectory: true });
+  const uploads = h("div", { id: "store-uploads" });
+  const query = h("input", { id: "store-query", type: "search", required: true });
+  const filter = h("input", { id: "store-filter", placeholder: 'e.g. author = "Ada"' });
+  const hits = h("ol", { id: "store-hits", class: "hits" });
+  let timer = null;
+  let open = true;
+
+  async function refreshStores(select) {
+    const list = await all("/v1beta/fileSearchStores", "fileSearchStores");
+    storeSelect.replaceChildren(...list.map((s) => h("option", { value: s.name, text: `${s.displayName || short(s.name)} · ${short(s.embeddingModel || "")}` })));
+    if (select) storeSelect.value = select;
+    await refreshDocs();
+  }
+  async function refreshDocs() {
+    clearTimeout(timer);
+    if (!open || !storeSelect.value) return docRows.replaceChildren();
+    const docs = await all(`/v1beta/${storeSelect.value}/documents`, "documents");
+    docRows.replaceChildren(...docs.map((d) => h("tr", { "data-state": d.state },
+      h("th", { scope: "row", text: d.displayName || short(d.name) }),
+      h("td", { text: (d.state || "").replace("STATE_", "").toLowerCase() }),
+      h("td", { text: d.mimeType || "" }),
+      h("td", { class: "actions" }, h("button", { type: "button", class: "quiet", text: "Delete", onclick: () =>
+        call(`/v1beta/${d.name}?force=true`, { method: "DELETE" }).then(refreshDocs, (e) => toast(e.message)) })))));
+    if (open && docs.some((d) => d.state === "STATE_PENDING")) timer = setTimeout(() => refreshDocs().catch(() => {}), 1000);
+  }
+  async function create(e) {
+    e.preventDefault();
+    try {
+      const store = await call("/v1beta/fileSearchStores", { method: "POST", body: { displayName: newName.value.trim() } });
+      newName.value = "";
+      await refreshStores(store.name);
+    } catch (err) {
+      toast(err.message);
+    }
+  }
+  async function ingest(list) {
+    for (const file of list) {
+      const label = `Uploading ${file.webkitRelativePath || file.name}`;
+      const row = h("p", {}, h("span", { text: label }), progress(0, label));
+      uploads.replaceChildren(row);
+      try {
+        await upload(`/upload/v1beta/${storeSelect.value}:uploadToFileSearchStore`, file,
+          { displayName: file.webkitRelativePath || file.name, mimeType: file.type || undefined },
+          (p) => row.lastChild.replaceWith(progress(p, label)));
+        row.lastChild.replaceWith(progress(1, label));
+      } catch (err) {
+        toast(`${file.name}: ${err.message}`);
+      }
+      await refreshDocs();
+    }
+  }
+  async function search(e) {
+    e.preventDefault();
+    try {
+      const body = { query: query.value, resultsCount: 10 };
+      if (filter.value.trim()) body.metadataFilter = filter.value.trim();
+      const r = await call(`/v1beta/${storeSelect.value}:query`, { method: "POST", body });
+      const chunks = r.relevantChunks || [];
+      hits.replaceChildren(...chunks.map((c) => {
+        const ch = c.chunk || {};
+        const where = [ch.pageNumber ? `page ${ch.pageNumber}` : "",
+          ch.startOffsetSeconds !== undefined ? `${fmt(ch.startOffsetSeconds, 1)}–${fmt(ch.endOffsetSeconds, 1)} s` : ""].filter(Boolean).join(" · ");
+        return h("li", { class: "hit" },
+          h("div", { class: "row" }, h("strong", { text: c.document?.displayName || short(c.document?.name || "") }),
+            h("span", { class: "muted", text: `${where} score ${fmt(c.chunkRelevanceScore, 3)}` })),
+          h("p", {}, highlight(ch.data?.stringValue || "", query.value)));
+      }));
+      if (!chunks.length) hits.replaceChildren(h("li", { class: "muted", text: "No chunk matches." }));
+    } catch (err) {
+      toast(err.message);
+    }
+  }
+
+  storeSelect.addEventListener("change", () => refreshDocs().catch((e) => toast(e.message)));
+  files.addEventListener("change", () => ingest([...files.files]).finally(() => (files.value = "")));
+  folder.addEventListener("change", () => ingest([...folder.files]).finally(() => (folder.value = "")));
+  root.append(
+    h("h1", { text: "File Search stores" }),
+    h("form", { class: "panel row", onsubmit: create },
+      h("label", { for: "store-name", text: "New store" }), newName, h("button", { type: "submit", id: "store-create", text: "Create" })),
+    h("div", { class: "panel grid" },
+      h("label", { for: "store-select", text: "Store" }), storeSelect,
+      h("label", { for: "store-files", text: "Add files" }), files,
+      h("label", { for: "store-folder", text: "Add a folder" }), folder),
+    uploads,
+    h("div", { class: "scroll" }, h("table", {}, h("caption", { text: "Documents" }),
+      h("thead", {}, h("tr", {}, ["Document", "State", "Type", ""].map((c) => h("th", { scope: "col", text: c })))), docRows)),
+    h("h2", { text: "Search" }),
+    h("form", { class: "panel grid", onsubmit: search },
+      h("label", { for: "store-query", text: "Query" }), query,
+      h("label", { for: "store-filter", text: "Metadata filter" }), filter,
+      h("span"), h("button", { type: "submit", id: "store-search", text: "Search" })),
+    hits,
+  );
+  refreshStores().catch((e) => toast(e.message));
+  return () => {
+    open = false;
+    clearTimeout(timer);
+  };
+}

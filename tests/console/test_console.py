@@ -1,0 +1,156 @@
+"""The web console in a real browser: every page loads clean and talks only to the server, the
+playground embeds text and a PDF and draws an N x N heat-map, a batch submitted from the page
+runs to completion with its progress shown, and File Search stores ingest and answer."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.console.conftest import Watched
+from tests.media import samples
+
+# Each page, and an element that exists only once its data has arrived from the API.
+PAGES = {
+    "playground": "#pg-model option",
+    "models": "#models-rows tr td:nth-child(7):not(:text('…'))",
+    "jobs": "#batch-model option",
+    "stores": "#store-create",
+    "health": "#health-status:text('Server: ok')",
+}
+
+
+@pytest.mark.parametrize("path", ["/", "/console/"])
+def test_the_console_is_served_at_the_root_and_under_console(console: Watched, path: str) -> None:
+    response = console.page.goto(path)
+    assert response is not None and response.status == 200
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    console.page.wait_for_selector("#pg-model option", state="attached")
+    assert console.errors == []
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_each_page_loads_without_errors_or_foreign_requests(console: Watched, name: str) -> None:
+    console.page.goto(f"/console/#{name}")
+    console.page.wait_for_selector(PAGES[name], state="attached")
+    console.page.wait_for_load_state("networkidle")
+    assert console.page.locator("main h1").count() == 1
+    assert console.errors == []
+    assert console.foreign_requests() == []
+    assert [r for r in console.responses if r[1] >= 400] == []
+
+
+def test_the_models_page_lists_models_with_their_facts(console: Watched) -> None:
+    console.page.goto("/console/#models")
+    row = console.page.locator("#models-rows tr", has_text="gemini-embedding-001")
+    row.wait_for()
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0] == "fake"  # alias of
+    assert "pdf" in cells[1] or "document" in cells[1]
+    assert cells[2].startswith("64")
+
+
+def test_a_text_and_a_pdf_embed_and_the_heat_map_has_n_by_n_cells(console: Watched, tmp_path: Path) -> None:
+    page = console.page
+    page.goto("/console/#playground")
+    page.wait_for_selector("#pg-model option", state="attached")
+    pdf = tmp_path / "storm.pdf"
+    pdf.write_bytes(samples.pdf_text(["The storm rolled across the harbour.", "The light held."]))
+    page.locator("#pg-add").click()
+    page.locator(".pg-text").nth(2).fill("Quarterly revenue grew by four percent.")
+    page.locator("#pg-files").set_input_files(str(pdf))
+    assert page.locator("#pg-inputs > li").count() == 4
+    page.locator("#pg-embed").click()
+    page.wait_for_selector("#pg-heatmap rect.cell")
+    assert page.locator("#pg-inputs canvas.spark").count() == 4
+    assert page.locator("#pg-inputs .error").count() == 0
+    pdf_facts = page.locator("#pg-inputs > li").nth(3).locator("dd").all_inner_texts()
+    assert pdf_facts[0] == "64"
+    assert re.fullmatch(r"(text|document) \d+", pdf_facts[2])
+    assert abs(float(pdf_facts[1]) - 1.0) < 1e-3  # a normalised vector
+
+    cells = page.locator("#pg-heatmap rect.cell")
+    assert cells.count() == 16
+    diagonal = [float(cells.nth(i * 4 + i).get_attribute("data-cosine") or "nan") for i in range(4)]
+    assert diagonal == pytest.approx([1.0] * 4, abs=1e-3)
+    before = cells.nth(1).get_attribute("data-cosine")
+
+    # Matryoshka: fewer dimensions, other similarities, same cell count.
+    page.locator("#pg-dims").fill("8")
+    assert page.locator("#pg-dims-value").inner_text() == "8"
+    assert cells.count() == 16
+    assert cells.nth(1).get_attribute("data-cosine") != before
+
+    # The page's own cut matches the server's outputDimensionality.
+    texts = page.locator(".pg-text")
+    body = {"content": {"parts": [{"text": texts.nth(0).input_value()}]}, "outputDimensionality": 8}
+    other = {"content": {"parts": [{"text": texts.nth(1).input_value()}]}, "outputDimensionality": 8}
+    a = httpx.post(f"{console.base_url}/v1beta/models/fake:embedContent", json=body).json()["embedding"][
+        "values"
+    ]
+    b = httpx.post(f"{console.base_url}/v1beta/models/fake:embedContent", json=other).json()["embedding"][
+        "values"
+    ]
+    server_cosine = sum(x * y for x, y in zip(a, b, strict=True))
+    assert float(cells.nth(1).get_attribute("data-cosine") or "nan") == pytest.approx(server_cosine, abs=1e-3)
+    assert console.errors == []
+
+
+def test_a_batch_submitted_from_the_console_shows_progress_and_completes(
+    console: Watched, tmp_path: Path
+) -> None:
+    page = console.page
+    lines = [
+        {"key": f"k{i}", "request": {"content": {"parts": [{"text": f"line number {i}"}]}}}
+        for i in range(300)
+    ]
+    lines.append({"key": "bad", "request": {"content": {"parts": []}}})
+    jsonl = tmp_path / "requests.jsonl"
+    jsonl.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    page.goto("/console/#jobs")
+    page.wait_for_selector("#batch-model option", state="attached")
+    page.locator("#file-input").set_input_files(str(jsonl))
+    page.locator("#upload-button").click()
+    page.wait_for_selector("#upload-progress [role=progressbar][aria-valuenow='100']")
+    page.locator("#file-rows tr", has_text="requests.jsonl").wait_for()
+    page.locator("#batch-name").fill("from the console")
+    page.locator("#batch-submit").click()
+    row = page.locator("#batch-rows tr", has_text="from the console")
+    row.wait_for()
+    bar = row.locator("[role=progressbar]")
+    assert bar.count() == 1
+    page.wait_for_selector("#batch-rows tr[data-state='SUCCEEDED'] [role=progressbar][aria-valuenow='100']")
+    assert row.locator(".counts").inner_text() == "300 ok · 1 failed · 0 pending of 301"
+    row.get_by_role("button", name="Failures").click()
+    failures = page.locator("#batch-failures li")
+    failures.first.wait_for()
+    assert failures.count() == 1
+    assert failures.first.inner_text().startswith("bad ")
+    with page.expect_download() as download:
+        row.get_by_role("button", name="Results").click()
+    saved = Path(download.value.path()).read_text().splitlines()
+    assert len(saved) == 301
+    assert console.errors == []
+
+
+def test_a_store_ingests_a_file_and_search_highlights_the_chunk(console: Watched, tmp_path: Path) -> None:
+    page = console.page
+    note = tmp_path / "lighthouse.txt"
+    note.write_text("The lighthouse keeper logged every storm in a leather notebook.")
+    page.goto("/console/#stores")
+    page.locator("#store-name").fill("notes")
+    page.locator("#store-create").click()
+    page.wait_for_selector("#store-select option", state="attached")
+    page.locator("#store-files").set_input_files(str(note))
+    page.wait_for_selector("#doc-rows tr[data-state='STATE_ACTIVE']")
+    page.locator("#store-query").fill("lighthouse storm")
+    page.locator("#store-search").click()
+    hit = page.locator("#store-hits li.hit").first
+    hit.wait_for()
+    assert "lighthouse.txt" in hit.inner_text()
+    assert sorted(m.lower() for m in hit.locator("mark").all_inner_texts()) == ["lighthouse", "storm"]
+    assert console.errors == []
