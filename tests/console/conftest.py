@@ -41,6 +41,16 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
 
 
 @pytest.fixture(scope="module")
+def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """Forward passes of 150 ms and small checkpoints: a batch runs long enough to be watched."""
+    data = tmp_path_factory.mktemp("console-slow")
+    settings = Settings(models=["fake:64:150"], data_dir=data, batches={"chunk_items": 16})
+    server = start_server(build(settings))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     data = tmp_path_factory.mktemp("console-keyed")
     server = start_server(build(Settings(models=["fake:64"], data_dir=data, api_keys=[KEY])))

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.console.conftest import Watched
+from tests.console.conftest import Watched, watch
 from tests.media import samples
+from tests.support.server import RunningServer
 
 # Each page, and an element that exists only once its data has arrived from the API.
 PAGES = {
@@ -101,8 +103,9 @@ def test_a_text_and_a_pdf_embed_and_the_heat_map_has_n_by_n_cells(console: Watch
 
 
 def test_a_batch_submitted_from_the_console_shows_progress_and_completes(
-    console: Watched, tmp_path: Path
+    browser: Any, slow_server: RunningServer, tmp_path: Path
 ) -> None:
+    console = watch(browser, slow_server.base_url)
     page = console.page
     lines = [
         {"key": f"k{i}", "request": {"content": {"parts": [{"text": f"line number {i}"}]}}}
@@ -111,30 +114,44 @@ def test_a_batch_submitted_from_the_console_shows_progress_and_completes(
     lines.append({"key": "bad", "request": {"content": {"parts": []}}})
     jsonl = tmp_path / "requests.jsonl"
     jsonl.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    page.goto("/console/#jobs")
-    page.wait_for_selector("#batch-model option", state="attached")
-    page.locator("#file-input").set_input_files(str(jsonl))
-    page.locator("#upload-button").click()
-    page.wait_for_selector("#upload-progress [role=progressbar][aria-valuenow='100']")
-    page.locator("#file-rows tr", has_text="requests.jsonl").wait_for()
-    page.locator("#batch-name").fill("from the console")
-    page.locator("#batch-submit").click()
-    row = page.locator("#batch-rows tr", has_text="from the console")
-    row.wait_for()
-    bar = row.locator("[role=progressbar]")
-    assert bar.count() == 1
-    page.wait_for_selector("#batch-rows tr[data-state='SUCCEEDED'] [role=progressbar][aria-valuenow='100']")
-    assert row.locator(".counts").inner_text() == "300 ok · 1 failed · 0 pending of 301"
-    row.get_by_role("button", name="Failures").click()
-    failures = page.locator("#batch-failures li")
-    failures.first.wait_for()
-    assert failures.count() == 1
-    assert failures.first.inner_text().startswith("bad ")
-    with page.expect_download() as download:
-        row.get_by_role("button", name="Results").click()
-    saved = Path(download.value.path()).read_text().splitlines()
-    assert len(saved) == 301
-    assert console.errors == []
+    try:
+        page.goto("/console/#jobs")
+        page.wait_for_selector("#batch-model option", state="attached")
+        page.locator("#file-input").set_input_files(str(jsonl))
+        page.locator("#upload-button").click()
+        page.wait_for_selector("#upload-progress [role=progressbar][aria-valuenow='100']")
+        page.locator("#file-rows tr", has_text="requests.jsonl").wait_for()
+        page.locator("#batch-name").fill("from the console")
+        page.locator("#batch-submit").click()
+        row = page.locator("#batch-rows tr", has_text="from the console")
+        row.wait_for()
+
+        # Watch the page until the job is done: it must have shown progress on the way.
+        seen: set[int] = set()
+        rates: list[str] = []
+        while row.get_attribute("data-state") not in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            seen.add(int(row.locator("[role=progressbar]").get_attribute("aria-valuenow") or "-1"))
+            rates.append(row.locator("td").nth(2).inner_text())
+            page.wait_for_timeout(200)
+        assert row.get_attribute("data-state") == "SUCCEEDED"
+        assert any(0 < value < 100 for value in seen), seen
+        assert any(re.fullmatch(r"[\d.]+/s · ETA \d+ s", r) for r in rates), rates
+        assert row.locator("[role=progressbar]").get_attribute("aria-valuenow") == "100"
+        assert row.locator(".counts").inner_text() == "300 ok · 1 failed · 0 pending of 301"
+
+        row.get_by_role("button", name="Failures").click()
+        failures = page.locator("#batch-failures li")
+        failures.first.wait_for()
+        assert failures.count() == 1
+        assert failures.first.inner_text().startswith("bad ")
+        with page.expect_download() as download:
+            row.get_by_role("button", name="Results").click()
+        saved = Path(download.value.path()).read_text().splitlines()
+        assert len(saved) == 301
+        assert console.errors == []
+        assert console.foreign_requests() == []
+    finally:
+        page.context.close()
 
 
 def test_a_store_ingests_a_file_and_search_highlights_the_chunk(console: Watched, tmp_path: Path) -> None:
@@ -153,4 +170,36 @@ def test_a_store_ingests_a_file_and_search_highlights_the_chunk(console: Watched
     hit.wait_for()
     assert "lighthouse.txt" in hit.inner_text()
     assert sorted(m.lower() for m in hit.locator("mark").all_inner_texts()) == ["lighthouse", "storm"]
+    assert console.errors == []
+
+
+def test_the_store_map_places_chunks_and_clicking_one_shows_it(console: Watched, tmp_path: Path) -> None:
+    page = console.page
+    texts = {
+        "tide.txt": "High tide floods the lower quay twice a day.",
+        "bread.txt": "The bakery opens at six with rye and sourdough loaves.",
+        "rail.txt": "The night train to the coast leaves from platform four.",
+        "wind.txt": "Westerly winds bring rain to the harbour in autumn.",
+    }
+    paths = []
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+        paths.append(str(tmp_path / name))
+    page.goto("/console/#stores")
+    page.locator("#store-name").fill("map")
+    page.locator("#store-create").click()
+    page.wait_for_selector("#store-select option", state="attached")
+    page.locator("#store-files").set_input_files(paths)
+    page.locator("#doc-rows tr[data-state='STATE_ACTIVE']").nth(3).wait_for()
+    page.locator("#store-query").fill("harbour weather")
+    page.locator("#store-search").click()
+    points = page.locator("#store-map circle.point")
+    points.first.wait_for()
+    assert points.count() == 4
+    assert page.locator("#store-map path.query").count() == 1
+    assert len({(p.get_attribute("cx"), p.get_attribute("cy")) for p in points.all()}) == 4
+    points.first.focus()
+    page.keyboard.press("Enter")
+    shown = page.locator("#map-chunk p").inner_text()
+    assert shown in texts.values()
     assert console.errors == []

@@ -1,14 +1,15 @@
 // File Search stores: create one, upload files or whole folders to it (each document with its
 // ingestion state), and search it with a metadata filter, seeing the ranked chunks.
 import { all, call, upload } from "./api.js";
+import { drawMap, pca } from "./map.js";
 import { fmt, h, progress, toast } from "./ui.js";
 
 const short = (name) => name.split("/").pop();
 
 function highlight(text, query) {
-  const words = [...new Set(query.toLowerCase().match(/\w{3,}/g) || [])];
+  const words = [...new Set(query.toLowerCase().match(/\w{4,}/g) || [])];
   if (!words.length) return [text];
-  const re = new RegExp(`(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "gi");
+  const re = new RegExp(`\\b(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})\\b`, "gi");
   return text.split(re).map((piece, i) => (i % 2 ? h("mark", { text: piece }) : piece));
 }
 
@@ -22,11 +23,15 @@ export default function stores(root) {
   const query = h("input", { id: "store-query", type: "search", required: true });
   const filter = h("input", { id: "store-filter", placeholder: 'e.g. author = "Ada"' });
   const hits = h("ol", { id: "store-hits", class: "hits" });
+  const mapArea = h("div", { id: "store-map" });
+  const picked = h("blockquote", { id: "map-chunk", "aria-live": "polite" });
+  const modelOf = new Map();
   let timer = null;
   let open = true;
 
   async function refreshStores(select) {
     const list = await all("/v1beta/fileSearchStores", "fileSearchStores");
+    for (const st of list) modelOf.set(st.name, short(st.embeddingModel || ""));
     storeSelect.replaceChildren(...list.map((s) => h("option", { value: s.name, text: `${s.displayName || short(s.name)} · ${short(s.embeddingModel || "")}` })));
     if (select) storeSelect.value = select;
     await refreshDocs();
@@ -77,18 +82,53 @@ export default function stores(root) {
       const r = await call(`/v1beta/${storeSelect.value}:query`, { method: "POST", body });
       const chunks = r.relevantChunks || [];
       hits.replaceChildren(...chunks.map((c) => {
+        const chunkName = c.chunk?.name;
         const ch = c.chunk || {};
         const where = [ch.pageNumber ? `page ${ch.pageNumber}` : "",
           ch.startOffsetSeconds !== undefined ? `${fmt(ch.startOffsetSeconds, 1)}–${fmt(ch.endOffsetSeconds, 1)} s` : ""].filter(Boolean).join(" · ");
-        return h("li", { class: "hit" },
+        const mark = (on) => mapArea.querySelector(`[data-chunk="${CSS.escape(chunkName || "")}"]`)?.classList.toggle("on", on);
+        return h("li", { class: "hit", onmouseenter: () => mark(true), onmouseleave: () => mark(false) },
           h("div", { class: "row" }, h("strong", { text: c.document?.displayName || short(c.document?.name || "") }),
             h("span", { class: "muted", text: `${where} score ${fmt(c.chunkRelevanceScore, 3)}` })),
           h("p", {}, highlight(ch.data?.stringValue || "", query.value)));
       }));
       if (!chunks.length) hits.replaceChildren(h("li", { class: "muted", text: "No chunk matches." }));
+      await drawStoreMap(body);
     } catch (err) {
       toast(err.message);
     }
+  }
+
+  async function embedTexts(model, texts, taskType) {
+    const vectors = [];
+    for (let i = 0; i < texts.length; i += 100) {
+      const requests = texts.slice(i, i + 100).map((text) => ({ model: `models/${model}`, content: { parts: [{ text }] }, taskType }));
+      const r = await call(`/v1beta/models/${encodeURIComponent(model)}:batchEmbedContents`, { method: "POST", body: { requests } });
+      vectors.push(...r.embeddings.map((e) => e.values));
+    }
+    return vectors;
+  }
+  // The map: the (up to) 100 chunks nearest the query, with the query among them.
+  async function drawStoreMap(body) {
+    picked.replaceChildren();
+    const r = await call(`/v1beta/${storeSelect.value}:query`, { method: "POST", body: { ...body, resultsCount: 100 } });
+    const chunks = (r.relevantChunks || []).filter((c) => c.chunk?.data?.stringValue);
+    if (chunks.length < 3) {
+      mapArea.replaceChildren(h("p", { class: "muted", text: "The map needs three or more text chunks." }));
+      return;
+    }
+    const model = modelOf.get(storeSelect.value);
+    const vectors = await embedTexts(model, chunks.map((c) => c.chunk.data.stringValue), "RETRIEVAL_DOCUMENT");
+    const [queryVector] = await embedTexts(model, [body.query], "RETRIEVAL_QUERY");
+    const project = pca(vectors);
+    const points = chunks.map((c, i) => ({
+      xy: project(vectors[i]), name: c.chunk.name, text: c.chunk.data.stringValue,
+      group: c.document?.displayName || short(c.document?.name || ""),
+      label: `${c.document?.displayName || ""}: ${c.chunk.data.stringValue.slice(0, 80)}`,
+    }));
+    const query = { xy: project(queryVector), label: `query: ${body.query}` };
+    mapArea.replaceChildren(drawMap(points, query, (p) =>
+      picked.replaceChildren(h("strong", { text: p.group }), h("p", { text: p.text }))));
   }
 
   storeSelect.addEventListener("change", () => refreshDocs().catch((e) => toast(e.message)));
@@ -111,6 +151,9 @@ export default function stores(root) {
       h("label", { for: "store-filter", text: "Metadata filter" }), filter,
       h("span"), h("button", { type: "submit", id: "store-search", text: "Search" })),
     hits,
+    h("h2", { text: "Map of chunks (PCA)" }),
+    mapArea,
+    picked,
   );
   refreshStores().catch((e) => toast(e.message));
   return () => {

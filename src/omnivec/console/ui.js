@@ -69,6 +69,8 @@ export function sparkline(canvas, values) {
 export function lineChart(canvas, points, { unit = "", windowS = 300 } = {}) {
   const [g, w, hgt] = canvasFor(canvas);
   const now = Date.now() / 1000;
+  // Until there are minutes of history, the chart spans what there is (at least 20 s).
+  windowS = Math.min(windowS, Math.max(20, now - (points[0]?.t ?? now)));
   const max = Math.max(1e-9, ...points.map((p) => p.v));
   g.strokeStyle = css("--muted");
   g.globalAlpha = 0.3;
