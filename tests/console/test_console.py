@@ -203,3 +203,51 @@ def test_the_store_map_places_chunks_and_clicking_one_shows_it(console: Watched,
     shown = page.locator("#map-chunk p").inner_text()
     assert shown in texts.values()
     assert console.errors == []
+
+
+def test_a_pdf_hit_names_its_page_and_opens_the_pdf_there(console: Watched, tmp_path: Path) -> None:
+    page = console.page
+    pdf = tmp_path / "almanac.pdf"
+    pdf.write_bytes(
+        samples.pdf_text(["Tide tables for the spring.", "The lighthouse keeper's log of storms."])
+    )
+    page.goto("/console/#stores")
+    page.locator("#store-name").fill("almanac")
+    page.locator("#store-create").click()
+    page.wait_for_selector("#store-select option", state="attached")
+    page.locator("#store-files").set_input_files(str(pdf))
+    page.wait_for_selector("#doc-rows tr[data-state='STATE_ACTIVE']")
+    page.locator("#store-query").fill("lighthouse keeper")
+    page.locator("#store-search").click()
+    hit = page.locator("#store-hits li.hit", has_text="lighthouse").first
+    hit.wait_for()
+    assert "page 2" in hit.inner_text()
+    hit.get_by_role("button", name="Preview").click()
+    link = hit.get_by_role("link", name="Open page 2")
+    link.wait_for()
+    assert (link.get_attribute("href") or "").startswith("blob:")
+    assert console.errors == []
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_each_page_fits_a_phone_width(console: Watched, name: str) -> None:
+    page = console.page
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"/console/#{name}")
+    page.wait_for_selector(PAGES[name], state="attached")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_the_pages_are_reached_from_the_keyboard(console: Watched) -> None:
+    page = console.page
+    page.goto("/console/")
+    page.wait_for_selector("#pg-model option", state="attached")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    for _ in range(3):  # Playground, Models, Files & batches
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Files & batches"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#batch-model option", state="attached")
+    assert page.locator("nav a[aria-current=page]").inner_text() == "Files & batches"
+    assert page.locator("main h1").inner_text() == "Files and batches"

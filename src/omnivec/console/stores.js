@@ -90,13 +90,30 @@ export default function stores(root) {
         return h("li", { class: "hit", onmouseenter: () => mark(true), onmouseleave: () => mark(false) },
           h("div", { class: "row" }, h("strong", { text: c.document?.displayName || short(c.document?.name || "") }),
             h("span", { class: "muted", text: `${where} score ${fmt(c.chunkRelevanceScore, 3)}` })),
-          h("p", {}, highlight(ch.data?.stringValue || "", query.value)));
+          h("p", {}, highlight(ch.data?.stringValue || "", query.value)),
+          ch.mediaId ? h("button", { type: "button", class: "quiet", text: "Preview", onclick: (e) =>
+            preview(ch, e.target).catch((err) => toast(err.message)) }) : null);
       }));
       if (!chunks.length) hits.replaceChildren(h("li", { class: "muted", text: "No chunk matches." }));
       await drawStoreMap(body);
     } catch (err) {
       toast(err.message);
     }
+  }
+
+  // The chunk's source media, fetched through the public media route: an image as a thumbnail,
+  // audio and video cued to the chunk's time range, a PDF opened at the chunk's page.
+  async function preview(chunk, button) {
+    const response = await call(`/v1beta/${chunk.mediaId}?alt=media`, { raw: true });
+    const blob = await response.blob();
+    const url = URL.createObjectURL(blob);
+    const range = chunk.startOffsetSeconds !== undefined ? `#t=${chunk.startOffsetSeconds},${chunk.endOffsetSeconds ?? ""}` : "";
+    let view;
+    if (blob.type.startsWith("image/")) view = h("img", { class: "thumb", src: url, alt: "The chunk's image" });
+    else if (blob.type.startsWith("audio/")) view = h("audio", { controls: true, src: url + range });
+    else if (blob.type.startsWith("video/")) view = h("video", { class: "thumb", controls: true, src: url + range });
+    else view = h("a", { href: `${url}#page=${chunk.pageNumber || 1}`, target: "_blank", rel: "noopener", text: `Open page ${chunk.pageNumber || 1}` });
+    button.replaceWith(view);
   }
 
   async function embedTexts(model, texts, taskType) {
