@@ -251,3 +251,24 @@ def test_the_pages_are_reached_from_the_keyboard(console: Watched) -> None:
     page.wait_for_selector("#batch-model option", state="attached")
     assert page.locator("nav a[aria-current=page]").inner_text() == "Files & batches"
     assert page.locator("main h1").inner_text() == "Files and batches"
+
+
+def test_a_file_larger_than_one_upload_chunk_arrives_whole(console: Watched, tmp_path: Path) -> None:
+    page = console.page
+    big = tmp_path / "big.bin"
+    data = bytes(range(256)) * (9 * 4096 + 1)  # 9 MiB and 256 bytes: two chunks of the protocol
+    big.write_bytes(data)
+    page.goto("/console/#jobs")
+    page.wait_for_selector("#batch-model option", state="attached")
+    page.locator("#file-input").set_input_files(str(big))
+    page.locator("#upload-button").click()
+    row = page.locator("#file-rows tr", has_text="big.bin")
+    row.wait_for()
+    uploads = [u for u in console.requests if "upload_id=" in u]
+    assert len(uploads) == 2
+    with page.expect_download() as download:
+        row.get_by_role("button", name="Download").click()
+    assert Path(download.value.path()).read_bytes() == data
+    row.get_by_role("button", name="Delete").click()
+    row.wait_for(state="detached")
+    assert console.errors == []

@@ -67,8 +67,9 @@ export async function all(path, field) {
   return items;
 }
 
-// The resumable upload protocol: a start request, then the bytes in one request whose progress
-// the browser reports. Resolves with the final response body.
+// The resumable upload protocol: a start request, then the bytes in chunks of the server's
+// granularity (the last one finalizes), each sent with XMLHttpRequest for its upload progress.
+// Resolves with the final response body.
 export async function upload(path, file, metadata, onProgress) {
   const start = await fetch(path, {
     method: "POST",
@@ -85,12 +86,25 @@ export async function upload(path, file, metadata, onProgress) {
   const url = new URL(start.headers.get("x-goog-upload-url"), location.href);
   // The server names itself as the request reached it; keep the page's own origin.
   const target = location.origin + url.pathname + url.search;
+  const granularity = Number(start.headers.get("x-goog-upload-chunk-granularity")) || 8 << 20;
+  let offset = 0;
+  for (;;) {
+    const end = Math.min(file.size, offset + granularity);
+    const last = end === file.size;
+    const body = await sendChunk(target, file.slice(offset, end), offset, last, (loaded) =>
+      onProgress?.(file.size ? (offset + loaded) / file.size : 1));
+    if (last) return body;
+    offset = end;
+  }
+}
+
+function sendChunk(target, chunk, offset, last, onLoaded) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", target);
-    xhr.setRequestHeader("x-goog-upload-command", "upload, finalize");
-    xhr.setRequestHeader("x-goog-upload-offset", "0");
-    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total);
+    xhr.setRequestHeader("x-goog-upload-command", last ? "upload, finalize" : "upload");
+    xhr.setRequestHeader("x-goog-upload-offset", String(offset));
+    xhr.upload.onprogress = (e) => onLoaded(e.loaded);
     xhr.onload = () => {
       let body = {};
       try {
@@ -102,7 +116,7 @@ export async function upload(path, file, metadata, onProgress) {
       else reject(new ApiError(xhr.status, body.error?.message || `upload failed (${xhr.status})`, body.error?.status));
     };
     xhr.onerror = () => reject(new ApiError(0, "the upload was interrupted"));
-    xhr.send(file);
+    xhr.send(chunk);
   });
 }
 
