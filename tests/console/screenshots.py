@@ -32,6 +32,14 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
                 page = browser.new_page(base_url=server.base_url, viewport={"width": 1200, "height": 900})
                 shoot(page, work, server.base_url)
+                dark = browser.new_page(
+                    base_url=server.base_url, viewport={"width": 1200, "height": 900}, color_scheme="dark"
+                )
+                dark.goto("/console/#stores")
+                dark.locator("#store-query").fill("storm at the lighthouse")
+                dark.locator("#store-search").click()
+                dark.locator("#store-map circle.point").first.wait_for()
+                dark.screenshot(path=OUT / "stores-dark.png", full_page=True)
                 browser.close()
         finally:
             server.stop()
