@@ -4,6 +4,7 @@ runs to completion with its progress shown, and File Search stores ingest and an
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -271,4 +272,49 @@ def test_a_file_larger_than_one_upload_chunk_arrives_whole(console: Watched, tmp
     assert Path(download.value.path()).read_bytes() == data
     row.get_by_role("button", name="Delete").click()
     row.wait_for(state="detached")
+    assert console.errors == []
+
+
+def test_files_dropped_on_a_store_are_ingested(console: Watched) -> None:
+    page = console.page
+    page.goto("/console/#stores")
+    page.locator("#store-name").fill("dropped")
+    page.locator("#store-create").click()
+    page.wait_for_selector("#store-select option", state="attached")
+    transfer = page.evaluate_handle(
+        """() => {
+            const t = new DataTransfer();
+            t.items.add(new File(["Gulls circle the pier at dawn."], "gulls.txt", { type: "text/plain" }));
+            t.items.add(new File(["Nets dry on the sea wall."], "nets.txt", { type: "text/plain" }));
+            return t;
+        }"""
+    )
+    page.locator("#store-drop").dispatch_event("drop", {"dataTransfer": transfer})
+    page.locator("#doc-rows tr[data-state='STATE_ACTIVE']").nth(1).wait_for()
+    names = sorted(page.locator("#doc-rows th").all_inner_texts())
+    assert names == ["gulls.txt", "nets.txt"]
+    assert console.errors == []
+
+
+def test_an_image_dropped_in_the_playground_embeds_as_an_image(console: Watched) -> None:
+    page = console.page
+    page.goto("/console/#playground")
+    page.wait_for_selector("#pg-model option", state="attached")
+    png = base64.b64encode(samples.png()).decode()
+    transfer = page.evaluate_handle(
+        """(data) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const t = new DataTransfer();
+            t.items.add(new File([bytes], "dot.png", { type: "image/png" }));
+            return t;
+        }""",
+        png,
+    )
+    page.locator("label.drop").dispatch_event("drop", {"dataTransfer": transfer})
+    assert page.locator("#pg-inputs > li").count() == 3
+    page.locator("#pg-embed").click()
+    page.locator("#pg-heatmap rect.cell").first.wait_for()
+    assert page.locator("#pg-heatmap rect.cell").count() == 9
+    facts = page.locator("#pg-inputs > li").nth(2).locator("dd").all_inner_texts()
+    assert re.fullmatch(r"image \d+", facts[2]), facts
     assert console.errors == []

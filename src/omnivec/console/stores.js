@@ -29,17 +29,24 @@ export default function stores(root) {
   let timer = null;
   let open = true;
 
+  let listing = 0;
   async function refreshStores(select) {
+    // Only the latest listing applies: an older one could lack a store created meanwhile.
+    const mine = ++listing;
+    const keep = select || storeSelect.value;
     const list = await all("/v1beta/fileSearchStores", "fileSearchStores");
+    if (mine !== listing) return;
     for (const st of list) modelOf.set(st.name, short(st.embeddingModel || ""));
     storeSelect.replaceChildren(...list.map((s) => h("option", { value: s.name, text: `${s.displayName || short(s.name)} · ${short(s.embeddingModel || "")}` })));
-    if (select) storeSelect.value = select;
+    if (keep && list.some((st) => st.name === keep)) storeSelect.value = keep;
     await refreshDocs();
   }
   async function refreshDocs() {
     clearTimeout(timer);
     if (!open || !storeSelect.value) return docRows.replaceChildren();
-    const docs = await all(`/v1beta/${storeSelect.value}/documents`, "documents");
+    const store = storeSelect.value;
+    const docs = await all(`/v1beta/${store}/documents`, "documents");
+    if (store !== storeSelect.value) return; // another store was chosen meanwhile
     docRows.replaceChildren(...docs.map((d) => h("tr", { "data-state": d.state },
       h("th", { scope: "row", text: d.displayName || short(d.name) }),
       h("td", { text: (d.state || "").replace("STATE_", "").toLowerCase() }),
@@ -148,6 +155,36 @@ export default function stores(root) {
       picked.replaceChildren(h("strong", { text: p.group }), h("p", { text: p.text }))));
   }
 
+  // Dropped folders are walked for their files, keeping their paths as display names.
+  async function droppedFiles(items) {
+    const files = [];
+    const walk = async (entry, prefix) => {
+      if (entry.isFile) {
+        const file = await new Promise((ok, fail) => entry.file(ok, fail));
+        files.push(new File([file], prefix + file.name, { type: file.type }));
+      } else if (entry.isDirectory) {
+        const reader = entry.createReader();
+        for (;;) {
+          const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+          if (!batch.length) break;
+          for (const child of batch) await walk(child, `${prefix}${entry.name}/`);
+        }
+      }
+    };
+    const entries = [...items].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+    for (const entry of entries) await walk(entry, "");
+    return files;
+  }
+  const drop = h("div", { class: "drop", id: "store-drop", text: "Or drop files and folders here" });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", async (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const walked = await droppedFiles(e.dataTransfer.items || []);
+    await ingest(walked.length ? walked : [...e.dataTransfer.files]);
+  });
+
   storeSelect.addEventListener("change", () => refreshDocs().catch((e) => toast(e.message)));
   files.addEventListener("change", () => ingest([...files.files]).finally(() => (files.value = "")));
   folder.addEventListener("change", () => ingest([...folder.files]).finally(() => (folder.value = "")));
@@ -158,7 +195,8 @@ export default function stores(root) {
     h("div", { class: "panel grid" },
       h("label", { for: "store-select", text: "Store" }), storeSelect,
       h("label", { for: "store-files", text: "Add files" }), files,
-      h("label", { for: "store-folder", text: "Add a folder" }), folder),
+      h("label", { for: "store-folder", text: "Add a folder" }), folder,
+      h("span"), drop),
     uploads,
     h("div", { class: "scroll" }, h("table", {}, h("caption", { text: "Documents" }),
       h("thead", {}, h("tr", {}, ["Document", "State", "Type", ""].map((c) => h("th", { scope: "col", text: c })))), docRows)),
