@@ -27,6 +27,14 @@ PAGES = {
 }
 
 
+def create_store(page: Any, name: str) -> None:
+    """Create a store from the page and wait until it is the one selected."""
+    page.goto("/console/#stores")
+    page.locator("#store-name").fill(name)
+    page.locator("#store-create").click()
+    page.locator("#store-select option:checked", has_text=f"{name} ·").wait_for(state="attached")
+
+
 @pytest.mark.parametrize("path", ["/", "/console/"])
 def test_the_console_is_served_at_the_root_and_under_console(console: Watched, path: str) -> None:
     response = console.page.goto(path)
@@ -159,10 +167,7 @@ def test_a_store_ingests_a_file_and_search_highlights_the_chunk(console: Watched
     page = console.page
     note = tmp_path / "lighthouse.txt"
     note.write_text("The lighthouse keeper logged every storm in a leather notebook.")
-    page.goto("/console/#stores")
-    page.locator("#store-name").fill("notes")
-    page.locator("#store-create").click()
-    page.wait_for_selector("#store-select option", state="attached")
+    create_store(page, "notes")
     page.locator("#store-files").set_input_files(str(note))
     page.wait_for_selector("#doc-rows tr[data-state='STATE_ACTIVE']")
     page.locator("#store-query").fill("lighthouse storm")
@@ -186,10 +191,7 @@ def test_the_store_map_places_chunks_and_clicking_one_shows_it(console: Watched,
     for name, text in texts.items():
         (tmp_path / name).write_text(text)
         paths.append(str(tmp_path / name))
-    page.goto("/console/#stores")
-    page.locator("#store-name").fill("map")
-    page.locator("#store-create").click()
-    page.wait_for_selector("#store-select option", state="attached")
+    create_store(page, "map")
     page.locator("#store-files").set_input_files(paths)
     page.locator("#doc-rows tr[data-state='STATE_ACTIVE']").nth(3).wait_for()
     page.locator("#store-query").fill("harbour weather")
@@ -212,10 +214,7 @@ def test_a_pdf_hit_names_its_page_and_opens_the_pdf_there(console: Watched, tmp_
     pdf.write_bytes(
         samples.pdf_text(["Tide tables for the spring.", "The lighthouse keeper's log of storms."])
     )
-    page.goto("/console/#stores")
-    page.locator("#store-name").fill("almanac")
-    page.locator("#store-create").click()
-    page.wait_for_selector("#store-select option", state="attached")
+    create_store(page, "almanac")
     page.locator("#store-files").set_input_files(str(pdf))
     page.wait_for_selector("#doc-rows tr[data-state='STATE_ACTIVE']")
     page.locator("#store-query").fill("lighthouse keeper")
@@ -277,10 +276,7 @@ def test_a_file_larger_than_one_upload_chunk_arrives_whole(console: Watched, tmp
 
 def test_files_dropped_on_a_store_are_ingested(console: Watched) -> None:
     page = console.page
-    page.goto("/console/#stores")
-    page.locator("#store-name").fill("dropped")
-    page.locator("#store-create").click()
-    page.wait_for_selector("#store-select option", state="attached")
+    create_store(page, "dropped")
     transfer = page.evaluate_handle(
         """() => {
             const t = new DataTransfer();
