@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from omnivec.api import cache_metrics, dialects, docs, errors, openapi
+from omnivec.api import cache_metrics, console, dialects, docs, errors, openapi
 from omnivec.api.access_log import AccessLogMiddleware
 from omnivec.api.auth import AuthMiddleware, KeyRing
 from omnivec.api.metrics import Metrics, MetricsMiddleware
@@ -47,6 +47,7 @@ def create_app(container: Container) -> FastAPI:
     # Every dialect's routes (Gemini's last), then fallback: it answers unknown methods on
     # known collections.
     routes = [r for d in dialects.registry() for r in d.routes] + list(fallback.router.routes)
+    routes += list(console.router.routes)
     app.router.routes.extend(routes)
     openapi.install(app)
     docs.install(app)

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from omnivec.api import console
 from omnivec.api.middleware import PROBE_PATHS, state
 from omnivec.api.responses import error_response
 from omnivec.errors import InvalidArgument, PermissionDenied
@@ -79,7 +80,12 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path in PROBE_PATHS or _is_public_docs(path) or _is_upload_chunk(scope):
+        if (
+            path in PROBE_PATHS
+            or _is_public_docs(path)
+            or _is_upload_chunk(scope)
+            or (scope["method"] == "GET" and console.serves(path))
+        ):
             # Upload chunks carry no key: the unguessable upload id is the credential, checked
             # by the upload route itself.
             await self.app(scope, receive, send)
