@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from omnivec.errors import NotFound
@@ -58,13 +58,22 @@ def _asset(name: str) -> Response:
     return Response(body, media_type=media_type, headers=headers)
 
 
+def _unversioned(request: Request) -> None:
+    """The console lives at the server's root only: ``/v1beta/`` (or a path that normalises to
+    it, such as ``/v1beta/batches/..``) is an API path with nothing there."""
+    if request.scope.get("state", {}).get("api_version"):
+        raise NotFound("Method not found.")
+
+
 @router.get("/")
 @router.get("/console")
 @router.get(PREFIX)
-async def index() -> Response:
+async def index(request: Request) -> Response:
+    _unversioned(request)
     return _asset("index.html")
 
 
 @router.get(PREFIX + "{name}")
-async def asset(name: str) -> Response:
+async def asset(request: Request, name: str) -> Response:
+    _unversioned(request)
     return _asset(name)
