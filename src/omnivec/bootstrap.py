@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from omnivec import media
 from omnivec.index.base import Filter, VectorStore
@@ -109,22 +110,27 @@ def load_backends(settings: Settings, *, show_progress: bool = False) -> list[Ba
         for _ in range(settings.replicas):
             backends.append(
                 load_backend(
-                    model_id,
-                    source,
-                    device=settings.device,
-                    offline=settings.offline or hub_offline_env(),
-                    trust_remote_code=settings.trust_remote_code,
-                    prompt_style=settings.prompt_styles.get(model_id),
-                    modalities=_modalities(settings, model_id),
-                    engine=settings.engine_for(model_id),
-                    cache_dir=settings.data_dir,
-                    threads=settings.torch_threads,
-                    half_precision=settings.half_precision,
-                    engine_min_cosine=settings.engine_min_cosine,
-                    show_progress=show_progress,
+                    model_id, source, **load_options(settings, model_id), show_progress=show_progress
                 )
             )
     return backends
+
+
+def load_options(settings: Settings, model_id: str) -> dict[str, Any]:
+    """How one served model loads (``load_backend``'s keywords): the same in this process and in
+    every Ray replica, so a replica serves exactly what the single-process server would."""
+    return {
+        "device": settings.device,
+        "offline": settings.offline or hub_offline_env(),
+        "trust_remote_code": settings.trust_remote_code,
+        "prompt_style": settings.prompt_styles.get(model_id),
+        "modalities": _modalities(settings, model_id),
+        "engine": settings.engine_for(model_id),
+        "cache_dir": settings.data_dir,
+        "threads": settings.torch_threads,
+        "half_precision": settings.half_precision,
+        "engine_min_cosine": settings.engine_min_cosine,
+    }
 
 
 def build(
@@ -302,18 +308,7 @@ def ray_runtime_for(settings: Settings, limits: BatchLimits) -> Runtime:
     specs = []
     for spec in settings.models:
         model_id, source = split_model_spec(spec)
-        options = {
-            "device": settings.device,
-            "offline": settings.offline,
-            "trust_remote_code": settings.trust_remote_code,
-            "prompt_style": settings.prompt_styles.get(model_id),
-            "modalities": _modalities(settings, model_id),
-            "engine": settings.engine_for(model_id),
-            "cache_dir": settings.data_dir,
-            "threads": settings.torch_threads,
-            "half_precision": settings.half_precision,
-        }
-        specs.append(ModelSpec(model_id, source, options))
+        specs.append(ModelSpec(model_id, source, load_options(settings, model_id)))
     runtime = RayRuntime(
         limits,
         ReplicaOptions(
