@@ -35,11 +35,8 @@ install: $(SERVE_STAMP)
 serve: $(SERVE_STAMP)
 	$(VENV)/bin/omnivec serve --host $(HOST) --port $(PORT) $(ARGS)
 
-# The browser tests run in a process of their own: Playwright's sync API drives an event loop
-# of its own, which must not share a process with the asyncio tests.
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/pytest -q --ignore=tests/console $(PYTEST_ARGS)
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/pytest -q tests/console $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 # The unit tests alone: no model weights, no subprocess servers; under a minute.
 test-fast: $(STAMP)

@@ -21,7 +21,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 KEY = "console-test-key"
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while sync_playwright is open its event loop counts as running in
+# this thread, so asyncio.run() in any later test of the same process would fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         pytest.skip("no system Chromium: run .ci/setup-browser")
