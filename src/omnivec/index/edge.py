@@ -23,23 +23,24 @@ import qdrant_edge as qe
 
 from omnivec.errors import NotFound
 from omnivec.index.base import (
-    METADATA_KEY,
     TEXT_KEY,
-    And,
-    Compare,
     Filter,
     Hit,
-    Not,
-    Or,
     Point,
     SearchMode,
     check_collection_name,
     check_limit,
     check_vector,
-    metadata_path,
 )
 from omnivec.index.fusion import hybrid_candidates, reciprocal_rank_fusion
 from omnivec.index.lexical import DENSE_VECTOR_NAME, SPARSE_VECTOR_NAME, Bm25Encoder
+from omnivec.index.qdrant_translation import (
+    QdrantTypes,
+    hit,
+    metadata_indexes,
+    plan_search,
+    translate_filter,
+)
 from omnivec.index.registry import StoreUrl, vector_store_scheme
 from omnivec.logging import get_logger
 
@@ -137,7 +138,7 @@ class EdgeVectorStore:
         edge_points = [self._edge_point(p, shard.dimensions) for p in points]
         with shard.lock:
             self._check_open(shard, name)
-            for path, schema in _metadata_indexes(points):
+            for path, schema in metadata_indexes(points, EDGE_TYPES):
                 shard.ensure_index(path, schema)
             shard.shard.update(qe.UpdateOperation.upsert_points(edge_points))
 
@@ -153,7 +154,7 @@ class EdgeVectorStore:
         shard = self._require(name)
         with shard.lock:
             self._check_open(shard, name)
-            return shard.shard.count(qe.CountRequest(exact=True, filter=_edge_filter(where)))
+            return shard.shard.count(qe.CountRequest(exact=True, filter=translate_filter(where, EDGE_TYPES)))
 
     def search(
         self,
@@ -167,21 +168,14 @@ class EdgeVectorStore:
     ) -> list[Hit]:
         check_limit(limit)
         shard = self._require(name)
-        edge_filter = _edge_filter(where)
-        use_vector = vector is not None and mode is not SearchMode.LEXICAL
-        dense = check_vector(vector, shard.dimensions) if use_vector and vector is not None else None
-        sparse = self._bm25.query(text or "") if mode is not SearchMode.DENSE else None
-        if mode is SearchMode.DENSE and dense is None:
-            raise ValueError("A DENSE search needs a query vector.")
-        if mode is SearchMode.LEXICAL and text is None:
-            raise ValueError("A LEXICAL search needs a query text.")
+        edge_filter = translate_filter(where, EDGE_TYPES)
+        plan = plan_search(mode, vector, text, lambda: shard.dimensions, self._bm25)
         queries = []
-        if dense is not None:
-            queries.append(qe.Query.Nearest(dense, using=DENSE_VECTOR_NAME))
-        if sparse:
-            queries.append(
-                qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE_VECTOR_NAME)
-            )
+        if plan.dense is not None:
+            queries.append(qe.Query.Nearest(plan.dense, using=DENSE_VECTOR_NAME))
+        if plan.sparse is not None:
+            sparse = qe.SparseVector(plan.sparse.indices, plan.sparse.values)
+            queries.append(qe.Query.Nearest(sparse, using=SPARSE_VECTOR_NAME))
         if not queries:
             return []  # lexical only, and the text has no indexable word
         if len(queries) == 1:
@@ -269,67 +263,17 @@ def _query_request(query: qe.Query, limit: int, where: qe.Filter | None) -> qe.Q
 
 
 def _hit(point: qe.ScoredPoint) -> Hit:
-    payload = dict(point.payload or {})
-    text = payload.pop(TEXT_KEY, "")
-    return Hit(id=str(point.id), score=float(point.score), text=str(text), payload=payload)
+    return hit(point.id, point.score, point.payload)
 
 
-def _metadata_indexes(points: Sequence[Point]) -> set[tuple[str, qe.PayloadSchemaType]]:
-    wanted: dict[str, qe.PayloadSchemaType] = {}
-    for point in points:
-        metadata = point.payload.get(METADATA_KEY)
-        if not isinstance(metadata, dict):
-            continue
-        for key, value in metadata.items():
-            schema = _schema_of(value)
-            if schema is None or '"' in key or "\\" in key:
-                continue
-            wanted.setdefault(metadata_path(key), schema)
-    return set(wanted.items())
-
-
-def _schema_of(value: object) -> qe.PayloadSchemaType | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        return qe.PayloadSchemaType.Keyword
-    if isinstance(value, int | float):
-        return qe.PayloadSchemaType.Float
-    return None
-
-
-# --- filters -----------------------------------------------------------------------------
-
-_RANGE_ARGUMENT = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
-
-
-def _edge_filter(where: Filter | None) -> qe.Filter | None:
-    if where is None:
-        return None
-    condition = _condition(where)
-    return condition if isinstance(condition, qe.Filter) else qe.Filter(must=[condition])
-
-
-def _condition(node: Filter) -> qe.Filter | qe.FieldCondition:
-    match node:
-        case Compare(key=key, op=op, value=value):
-            path = metadata_path(key)
-            if op in ("=", "!="):
-                if isinstance(value, str):
-                    equal = qe.FieldCondition(path, match=qe.MatchValue(value))
-                else:
-                    equal = qe.FieldCondition(path, range=qe.RangeFloat(gte=float(value), lte=float(value)))
-                return equal if op == "=" else qe.Filter(must_not=[equal])
-            if isinstance(value, str):
-                raise ValueError(f"Operator {op} compares numbers, not strings.")
-            return qe.FieldCondition(path, range=qe.RangeFloat(**{_RANGE_ARGUMENT[op]: float(value)}))
-        case And(items=items):
-            return qe.Filter(must=[_condition(item) for item in items])
-        case Or(items=items):
-            return qe.Filter(should=[_condition(item) for item in items])
-        case Not(item=item):
-            return qe.Filter(must_not=[_condition(item)])
-    raise TypeError(f"Not a filter node: {node!r}")
+EDGE_TYPES = QdrantTypes(
+    match=lambda path, value: qe.FieldCondition(path, match=qe.MatchValue(value)),
+    range=lambda path, **bounds: qe.FieldCondition(path, range=qe.RangeFloat(**bounds)),
+    filter=qe.Filter,
+    filter_class=qe.Filter,
+    keyword_schema=qe.PayloadSchemaType.Keyword,
+    float_schema=qe.PayloadSchemaType.Float,
+)
 
 
 @vector_store_scheme("edge")

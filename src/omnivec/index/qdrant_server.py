@@ -22,23 +22,24 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from omnivec.errors import NotFound, Unavailable
 from omnivec.index.base import (
-    METADATA_KEY,
     TEXT_KEY,
-    And,
-    Compare,
     Filter,
     Hit,
-    Not,
-    Or,
     Point,
     SearchMode,
     check_collection_name,
     check_limit,
     check_vector,
-    metadata_path,
 )
 from omnivec.index.fusion import hybrid_candidates, reciprocal_rank_fusion
 from omnivec.index.lexical import DENSE_VECTOR_NAME, SPARSE_VECTOR_NAME, Bm25Encoder
+from omnivec.index.qdrant_translation import (
+    QdrantTypes,
+    hit,
+    metadata_indexes,
+    plan_search,
+    translate_filter,
+)
 from omnivec.index.registry import InvalidVectorStoreUrl, StoreUrl, vector_store_scheme
 from omnivec.logging import get_logger
 
@@ -114,7 +115,7 @@ class QdrantClientVectorStore:
             return
         dimensions = self._collection_dimensions(collection)
         structs = [self._point(p, dimensions) for p in points]
-        for path, schema in _metadata_indexes(points):
+        for path, schema in metadata_indexes(points, CLIENT_TYPES):
             self._ensure_index(collection, path, schema)
         with self._call():
             self._client.upsert(collection, points=structs, wait=True)
@@ -130,8 +131,9 @@ class QdrantClientVectorStore:
 
     def count(self, name: str, where: Filter | None = None) -> int:
         collection = self._require(name)
+        count_filter = translate_filter(where, CLIENT_TYPES)
         with self._call():
-            result = self._client.count(collection, count_filter=_qdrant_filter(where), exact=True)
+            result = self._client.count(collection, count_filter=count_filter, exact=True)
         return int(result.count)
 
     def search(
@@ -146,24 +148,14 @@ class QdrantClientVectorStore:
     ) -> list[Hit]:
         check_limit(limit)
         collection = self._require(name)
-        if mode is SearchMode.DENSE and vector is None:
-            raise ValueError("A DENSE search needs a query vector.")
-        if mode is SearchMode.LEXICAL and text is None:
-            raise ValueError("A LEXICAL search needs a query text.")
-        query_filter = _qdrant_filter(where)
-        dense = (
-            None
-            if mode is SearchMode.LEXICAL or vector is None
-            else check_vector(vector, self._collection_dimensions(collection))
-        )
-        sparse = self._bm25.query(text or "") if mode is not SearchMode.DENSE else None
+        query_filter = translate_filter(where, CLIENT_TYPES)
+        plan = plan_search(mode, vector, text, lambda: self._collection_dimensions(collection), self._bm25)
         requests: list[tuple[Any, str]] = []
-        if dense is not None:
-            requests.append((dense, DENSE_VECTOR_NAME))
-        if sparse:
-            requests.append(
-                (qm.SparseVector(indices=sparse.indices, values=sparse.values), SPARSE_VECTOR_NAME)
-            )
+        if plan.dense is not None:
+            requests.append((plan.dense, DENSE_VECTOR_NAME))
+        if plan.sparse is not None:
+            sparse = qm.SparseVector(indices=plan.sparse.indices, values=plan.sparse.values)
+            requests.append((sparse, SPARSE_VECTOR_NAME))
         if not requests:
             return []  # lexical only, and the text has no indexable word
         size = limit if len(requests) == 1 else hybrid_candidates(limit)
@@ -233,65 +225,17 @@ def _collection(name: str) -> str:
 
 
 def _hit(point: qm.ScoredPoint) -> Hit:
-    payload = dict(point.payload or {})
-    text = payload.pop(TEXT_KEY, "")
-    return Hit(id=str(point.id), score=float(point.score), text=str(text), payload=payload)
+    return hit(point.id, point.score, point.payload)
 
 
-def _metadata_indexes(points: Sequence[Point]) -> set[tuple[str, qm.PayloadSchemaType]]:
-    wanted: dict[str, qm.PayloadSchemaType] = {}
-    for point in points:
-        metadata = point.payload.get(METADATA_KEY)
-        if not isinstance(metadata, dict):
-            continue
-        for key, value in metadata.items():
-            schema = _schema_of(value)
-            if schema is not None and '"' not in key and "\\" not in key:
-                wanted.setdefault(metadata_path(key), schema)
-    return set(wanted.items())
-
-
-def _schema_of(value: object) -> qm.PayloadSchemaType | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        return qm.PayloadSchemaType.KEYWORD
-    if isinstance(value, int | float):
-        return qm.PayloadSchemaType.FLOAT
-    return None
-
-
-# --- filters -----------------------------------------------------------------------------
-
-
-def _qdrant_filter(where: Filter | None) -> qm.Filter | None:
-    if where is None:
-        return None
-    condition = _condition(where)
-    return condition if isinstance(condition, qm.Filter) else qm.Filter(must=[condition])
-
-
-def _condition(node: Filter) -> qm.Filter | qm.FieldCondition:
-    match node:
-        case Compare(key=key, op=op, value=value):
-            path = metadata_path(key)
-            if op in ("=", "!="):
-                if isinstance(value, str):
-                    equal = qm.FieldCondition(key=path, match=qm.MatchValue(value=value))
-                else:
-                    equal = qm.FieldCondition(key=path, range=qm.Range(gte=float(value), lte=float(value)))
-                return equal if op == "=" else qm.Filter(must_not=[equal])
-            if isinstance(value, str):
-                raise ValueError(f"Operator {op} compares numbers, not strings.")
-            bounds = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
-            return qm.FieldCondition(key=path, range=qm.Range(**{bounds[op]: float(value)}))
-        case And(items=items):
-            return qm.Filter(must=[_condition(item) for item in items])
-        case Or(items=items):
-            return qm.Filter(should=[_condition(item) for item in items])
-        case Not(item=item):
-            return qm.Filter(must_not=[_condition(item)])
-    raise TypeError(f"Not a filter node: {node!r}")
+CLIENT_TYPES = QdrantTypes(
+    match=lambda path, value: qm.FieldCondition(key=path, match=qm.MatchValue(value=value)),
+    range=lambda path, **bounds: qm.FieldCondition(key=path, range=qm.Range(**bounds)),
+    filter=qm.Filter,
+    filter_class=qm.Filter,
+    keyword_schema=qm.PayloadSchemaType.KEYWORD,
+    float_schema=qm.PayloadSchemaType.FLOAT,
+)
 
 
 @vector_store_scheme("qdrant+http", "qdrant+https")
