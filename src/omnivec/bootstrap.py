@@ -15,6 +15,8 @@ from omnivec.jobs.ingestion import IngestionWorker, IngestionWorkerSettings
 from omnivec.jobs.sweeper import Sweeper
 from omnivec.jobs.worker import BatchWorker, WorkerSettings
 from omnivec.logging import get_logger
+from omnivec.media.document_text import DocumentReader
+from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers
 from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.runtime import Runtime
@@ -228,13 +230,14 @@ def _add_search_stores(container: Container, store: SqliteSearchStoreStore) -> N
     """File Search stores: the service, and the worker that ingests their documents."""
     settings = container.settings
     vectors = VectorStoreHandle(vector_store_opener(settings))
+    reader = DocumentReader(settings.media, _pdf_workers_of(container), settings.search_stores.pdf_timeout_s)
     ingestor = DocumentIngestor(
         store,
         container.stores.blobs,
         container.catalogue,
         container.embeddings,
         vectors,
-        settings.media,
+        reader,
         IngestionSettings(chunks_per_step=settings.search_stores.chunks_per_step),
     )
     worker = IngestionWorker(
@@ -346,6 +349,16 @@ def embedding_cache(settings: Settings) -> EmbeddingCache | None:
     return EmbeddingCache(int(settings.cache.memory_mb * 1024 * 1024), persistent)
 
 
+def _pdf_workers_of(container: Container) -> PdfWorkers | None:
+    """The PDF workers of the media decoder, shared by store ingestion (None without media)."""
+    if not media.available():
+        return None
+    from omnivec.services.media_decoding import MediaPartDecoder
+
+    decoder = container.embeddings.decoder
+    return decoder.pdf_workers if isinstance(decoder, MediaPartDecoder) else None
+
+
 def part_decoder(
     settings: Settings, catalogue: ModelCatalogue, memory: MemoryBudget | None = None
 ) -> PartDecoder:
@@ -353,7 +366,6 @@ def part_decoder(
     if not media.available():
         log.info("media libraries not installed: only text parts are accepted")
         return TextOnlyParts()
-    from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers
     from omnivec.services.media_decoding import MediaPartDecoder
 
     m = settings.media

@@ -6,7 +6,8 @@ import pytest
 
 from omnivec.errors import InvalidArgument
 from omnivec.media.chunking import ChunkSize, chunk_size, split_words
-from omnivec.media.document_text import extract_pages, html_text, resolve_mime
+from omnivec.media.document_text import DocumentReader, html_text, resolve_mime
+from omnivec.media.pdf_workers import PdfWorkers
 from omnivec.settings import MediaSettings
 from omnivec.wire.search_stores import parse_chunking_config, parse_custom_metadata
 from tests.media.samples import pdf_text
@@ -42,22 +43,43 @@ def test_default_size_fits_the_model() -> None:
 
 
 def test_text_formats() -> None:
-    settings = MediaSettings()
-    html = b"<html><head><title>t</title><style>p{}</style></head><body><h1>Head</h1><p>Body &amp; more</p><script>x()</script></body></html>"
-    (page,) = extract_pages(html, "text/html", settings)
-    assert (
-        "Head" in page.text
-        and "Body & more" in page.text
-        and "x()" not in page.text
-        and "p{}" not in page.text
-    )
-    assert html_text("<p>a</p><p>b</p>").split() == ["a", "b"]
-    (page,) = extract_pages(b'{"a": 1}\n{"b": 2}\n', "application/jsonl", settings)
-    assert page.text.startswith('{"a": 1}') and page.page_number is None
-    pages = extract_pages(pdf_text(["one page", "two page"]), "application/pdf", settings)
-    assert [(p.text, p.page_number) for p in pages] == [("one page", 1), ("two page", 2)]
-    with pytest.raises(InvalidArgument, match="not supported"):
-        extract_pages(b"\x00\x01", "application/octet-stream", settings)
+    workers = PdfWorkers()
+    reader = DocumentReader(MediaSettings(), workers, pdf_timeout_s=60)
+    try:
+        html = b"<html><head><title>t</title><style>p{}</style></head><body><h1>Head</h1><p>Body &amp; more</p><script>x()</script></body></html>"
+        (page,) = reader.pages(html, "text/html")
+        assert (
+            "Head" in page.text
+            and "Body & more" in page.text
+            and "x()" not in page.text
+            and "p{}" not in page.text
+        )
+        assert html_text("<p>a</p><p>b</p>").split() == ["a", "b"]
+        (page,) = reader.pages(b'{"a": 1}\n{"b": 2}\n', "application/jsonl")
+        assert page.text.startswith('{"a": 1}') and page.page_number is None
+        pdf = pdf_text(["one page", "two page", "three page"])
+        pages = reader.pages(pdf, "application/pdf")
+        assert [(p.text, p.page_number) for p in pages] == [
+            ("one page", 1),
+            ("two page", 2),
+            ("three page", 3),
+        ]
+        assert workers.pids(), "PDFs are read in the worker processes"
+        with pytest.raises(InvalidArgument, match="not supported"):
+            reader.pages(b"\x00\x01", "application/octet-stream")
+        # Only the pages asked for are rendered, numbered as the document numbers them.
+        images = reader.page_images(pdf, [2, 3])
+        assert sorted(images) == [2, 3]
+        assert all(png.startswith(b"\x89PNG") for png in images.values())
+        assert images[2] != images[3]
+    finally:
+        workers.close()
+
+
+def test_without_the_pdf_workers_a_pdf_is_refused_with_the_reason() -> None:
+    reader = DocumentReader(MediaSettings(), None, pdf_timeout_s=60)
+    with pytest.raises(InvalidArgument, match="media extra"):
+        reader.pages(pdf_text(["a page"]), "application/pdf")
 
 
 def test_mime_resolution() -> None:

@@ -1,18 +1,25 @@
 """The text of a search-store document, page by page: plain text, Markdown, HTML (its visible
-text), JSON/JSONL/CSV (as text) and PDF (one entry per page, numbered from 1).
+text), JSON/JSONL/CSV (as text) and PDF (one entry per page, numbered from 1), and the images of
+a PDF's pages for stores whose model takes images.
 
-Anything else is refused with a reason the document's FAILED state carries.
+PDFs are read in the memory- and time-limited worker processes that read request PDFs
+(``pdf_workers``): a hostile document costs a worker, not the server. Anything else is refused
+with a reason the document's FAILED state carries.
 """
 
 from __future__ import annotations
 
 import codecs
+import io
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from omnivec.errors import InvalidArgument
 from omnivec.media.limits import PageLimit
+from omnivec.media.pdf_workers import PdfWorkers
+from omnivec.media.types import DecodedDocument
 from omnivec.settings import MediaSettings
 
 # Far more pages than any document a person reads; bounds the work one upload can cause.
@@ -62,22 +69,57 @@ def supported(mime: str) -> bool:
     return mime in _TEXT_TYPES or mime in _HTML_TYPES or mime == _PDF or mime.startswith("text/")
 
 
-def extract_pages(data: bytes, mime: str, settings: MediaSettings) -> list[PageText]:
-    """Raises InvalidArgument (the reason) for unsupported or unreadable documents."""
-    if mime == _PDF:
-        from omnivec.media.pdf import decode_pdf
+class DocumentReader:
+    """Reads search-store documents. ``pdf_workers`` None: the media extra is not installed, and
+    PDFs are refused with a reason that says so."""
 
-        doc = decode_pdf(
-            data, field="document", settings=settings, pages=PageLimit(MAX_PDF_PAGES), render=False
+    def __init__(self, settings: MediaSettings, pdf_workers: PdfWorkers | None, pdf_timeout_s: float) -> None:
+        self.settings = settings
+        self.pdf_workers = pdf_workers
+        self.pdf_timeout_s = pdf_timeout_s
+
+    def pages(self, data: bytes, mime: str) -> list[PageText]:
+        """Raises InvalidArgument (the reason) for unsupported or unreadable documents."""
+        if mime == _PDF:
+            document = self._read_pdf(data, render=False, page_range=None)
+            return [PageText(page.text, i + 1) for i, page in enumerate(document.pages)]
+        if mime in _HTML_TYPES:
+            return [PageText(html_text(_decode(data)))]
+        if supported(mime):
+            return [PageText(_decode(data))]
+        raise InvalidArgument(
+            f"Documents of type {mime} are not supported: send text, Markdown, HTML, JSON, JSONL, CSV or PDF."
         )
-        return [PageText(page.text, i + 1) for i, page in enumerate(doc.pages)]
-    if mime in _HTML_TYPES:
-        return [PageText(html_text(_decode(data)))]
-    if supported(mime):
-        return [PageText(_decode(data))]
-    raise InvalidArgument(
-        f"Documents of type {mime} are not supported: send text, Markdown, HTML, JSON, JSONL, CSV or PDF."
-    )
+
+    def page_images(self, data: bytes, page_numbers: Sequence[int]) -> dict[int, bytes]:
+        """PNG images of the PDF's pages ``page_numbers`` (from 1), rendered as request PDFs are
+        (``pdf_render_dpi``, at most ``image_max_side``). Only the span of the pages asked for is
+        rendered, so a long document is rendered a few pages at a time."""
+        if not page_numbers:
+            return {}
+        first, last = min(page_numbers), max(page_numbers)
+        document = self._read_pdf(data, render=True, page_range=(first - 1, last))
+        wanted = set(page_numbers)
+        images: dict[int, bytes] = {}
+        for number, page in enumerate(document.pages, start=first):
+            if number in wanted and page.image is not None:
+                out = io.BytesIO()
+                page.image.save(out, "PNG")
+                images[number] = out.getvalue()
+        return images
+
+    def _read_pdf(self, data: bytes, *, render: bool, page_range: tuple[int, int] | None) -> DecodedDocument:
+        if self.pdf_workers is None:
+            raise InvalidArgument("PDFs need the media extra: pip install 'omnivec[media]'.")
+        return self.pdf_workers.decode(
+            data,
+            field="document",
+            settings=self.settings,
+            pages=PageLimit(MAX_PDF_PAGES),
+            render=render,
+            page_range=page_range,
+            timeout_s=self.pdf_timeout_s,
+        )
 
 
 def _decode(data: bytes) -> str:

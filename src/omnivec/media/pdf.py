@@ -35,8 +35,17 @@ def load_pdfium() -> Any:
 
 
 def decode_pdf(
-    data: bytes, *, field: str, settings: MediaSettings, pages: PageLimit, render: bool
+    data: bytes,
+    *,
+    field: str,
+    settings: MediaSettings,
+    pages: PageLimit,
+    render: bool,
+    page_range: tuple[int, int] | None = None,
 ) -> DecodedDocument:
+    """``page_range``: (first, stop), zero-based and clamped to the document, to read only those
+    pages (a long document is read a slice at a time); the page limit still applies to the
+    whole document, and ``metadata["page_count"]`` is always the whole count."""
     pdfium = load_pdfium()
     with _PDFIUM_LOCK:
         try:
@@ -54,7 +63,9 @@ def decode_pdf(
             pages.check(field, count)
             # Opening read only the cross-reference table; loading a page parses its content.
             check_pdf_expansion(data, field)
-            decoded = tuple(_page(doc, i, field, settings, render) for i in range(count))
+            first, stop = page_range if page_range is not None else (0, count)
+            wanted = range(max(first, 0), min(stop, count))
+            decoded = tuple(_page(doc, i, field, settings, render) for i in wanted)
             title = _title(doc)
         except pdfium.PdfiumError:
             raise _corrupt(field) from None

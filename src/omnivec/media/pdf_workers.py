@@ -56,12 +56,23 @@ class PdfWorkers:
         self.replaced = 0  # workers lost to a bomb, a deadline or a crash (for tests and logs)
 
     def decode(
-        self, data: bytes, *, field: str, settings: MediaSettings, pages: PageLimit, render: bool
+        self,
+        data: bytes,
+        *,
+        field: str,
+        settings: MediaSettings,
+        pages: PageLimit,
+        render: bool,
+        page_range: tuple[int, int] | None = None,
+        timeout_s: float | None = None,
     ) -> DecodedDocument:
+        """As ``pdf.decode_pdf``, in a worker. ``timeout_s`` replaces the pool's deadline for
+        this document (a search-store document may be far longer than a request's PDF)."""
+        deadline = self.limits.timeout_s if timeout_s is None else timeout_s
         with self._slots:
             worker = self._take()
             try:
-                outcome = worker.run((data, field, settings, pages, render), self.limits.timeout_s)
+                outcome = worker.run((data, field, settings, pages, render, page_range), deadline)
             except _WorkerLost as lost:
                 self._discard(worker)
                 raise self._refusal(field, lost.timed_out) from None
@@ -208,11 +219,13 @@ def serve(fd: int, memory_bytes: int) -> None:
             return  # the server is gone
         if job is None:
             return
-        data, field, settings, pages, render = job
+        data, field, settings, pages, render, page_range = job
         try:
             outcome: tuple[str, Any] = (
                 "ok",
-                decode_pdf(data, field=field, settings=settings, pages=pages, render=render),
+                decode_pdf(
+                    data, field=field, settings=settings, pages=pages, render=render, page_range=page_range
+                ),
             )
         except MemoryError:
             outcome = ("memory", None)

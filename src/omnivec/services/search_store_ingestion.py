@@ -1,5 +1,7 @@
 """Ingesting one search-store document: read its text, chunk it, embed the chunks at batch
-priority, index them, then mark it ACTIVE (or FAILED with the reason).
+priority, index them, then mark it ACTIVE (or FAILED with the reason). A PDF in a store whose
+model takes images gets, after each page's text chunks, one chunk embedded from the page's image
+(rendered a step at a time, so a long PDF never holds all its page images at once).
 
 Restart safety: chunking is deterministic and every point's id is derived from (store,
 document, chunk index), so running a document again after a crash overwrites the points it had
@@ -21,11 +23,10 @@ from omnivec.errors import InvalidArgument, NotFound, OmnivecError
 from omnivec.index.base import Point
 from omnivec.logging import get_logger
 from omnivec.media.chunking import chunk_size, split_words
-from omnivec.media.document_text import extract_pages, resolve_mime
+from omnivec.media.document_text import DocumentReader, resolve_mime
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService
 from omnivec.services.store_points import VectorStoreHandle, collection_of, point_payload
-from omnivec.settings import MediaSettings
 from omnivec.storage.interfaces import BlobStore
 from omnivec.storage.records import Clock, utc_now
 from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
@@ -52,6 +53,17 @@ MAX_CHUNKS_PER_DOCUMENT = 200_000
 
 
 @dataclass(frozen=True, slots=True)
+class PageImage:
+    """A chunk to be embedded from the image of a PDF page; rendered when its step comes."""
+
+    page_number: int
+
+
+# What a chunk is embedded from: its text, the document's image, or a PDF page's image.
+ChunkSource = Part | PageImage
+
+
+@dataclass(frozen=True, slots=True)
 class IngestionSettings:
     chunks_per_step: int = 32  # chunks embedded and indexed together
 
@@ -68,7 +80,7 @@ class DocumentIngestor:
         catalogue: ModelCatalogue,
         embeddings: EmbeddingService,
         vectors: VectorStoreHandle,
-        media: MediaSettings,
+        reader: DocumentReader,
         settings: IngestionSettings | None = None,
         *,
         clock: Clock = utc_now,
@@ -78,7 +90,7 @@ class DocumentIngestor:
         self.catalogue = catalogue
         self.embeddings = embeddings
         self.vectors = vectors
-        self.media = media
+        self.reader = reader
         self.settings = settings or IngestionSettings()
         self.clock = clock
 
@@ -94,8 +106,9 @@ class DocumentIngestor:
             return await self.fail(
                 doc, f"The store's model {store.model} is not served by this server any more."
             )
+        data = await asyncio.to_thread(lambda: b"".join(self.blobs.read(doc.blob_id)))
         try:
-            pieces = await asyncio.to_thread(self._chunks, doc, model)
+            pieces = await asyncio.to_thread(self._chunks, doc, model, data)
         except InvalidArgument as exc:
             return await self.fail(doc, exc.message)
         if not pieces:
@@ -105,11 +118,12 @@ class DocumentIngestor:
         await asyncio.to_thread(vectors.create_collection, collection, model.dimensions)
         step = self.settings.chunks_per_step
         for start in range(0, len(pieces), step):
-            batch = pieces[start : start + step]
             try:
+                batch = await self._with_page_images(pieces[start : start + step], data)
                 embedded = await self._vectors(model.name, doc, batch)
             except InvalidArgument as exc:
-                return await self.fail(doc, f"Chunk {batch[0][0].index} could not be embedded: {exc.message}")
+                first = pieces[start][0].index
+                return await self.fail(doc, f"Chunk {first} could not be embedded: {exc.message}")
             points = [
                 Point(
                     point_id(doc.store_id, doc.document_id, c.index),
@@ -145,10 +159,12 @@ class DocumentIngestor:
         except OmnivecError:  # dropped between the check and the call
             log.info("store %s went away before its indexes were built", store_id)
 
-    def _chunks(self, doc: StoreDocument, model: ModelDescriptor) -> list[tuple[StoreChunk, Part]]:
-        """The document's chunks, each with what is embedded for it: its text, or for an
-        image the image itself (one chunk, named by the document's display name)."""
-        data = b"".join(self.blobs.read(doc.blob_id))
+    def _chunks(
+        self, doc: StoreDocument, model: ModelDescriptor, data: bytes
+    ) -> list[tuple[StoreChunk, ChunkSource]]:
+        """The document's chunks, each with what is embedded for it: its text; for an image the
+        image itself (one chunk, named by the document's display name); for a PDF page, when
+        the model takes images, also the page's image (a chunk named by the page)."""
         mime = resolve_mime(doc.mime_type, doc.display_name, data[:16])
         if mime.startswith("image/"):
             if Modality.IMAGE not in model.modalities:
@@ -157,26 +173,43 @@ class DocumentIngestor:
                     "text; use a store whose model takes images."
                 )
             return [(StoreChunk(0, doc.display_name), BlobPart(mime, data))]
-        pages = extract_pages(data, mime, self.media)
+        pages = self.reader.pages(data, mime)
         size = chunk_size(
             doc.chunking.max_tokens_per_chunk, doc.chunking.max_overlap_tokens, model.input_token_limit
         )
-        chunks: list[tuple[StoreChunk, Part]] = []
+        page_images = Modality.IMAGE in model.modalities
+        chunks: list[tuple[StoreChunk, ChunkSource]] = []
         for page in pages:
             for text in split_words(page.text, size):
                 chunks.append((StoreChunk(len(chunks), text, page.page_number), TextPart(text)))
-                if len(chunks) > MAX_CHUNKS_PER_DOCUMENT:
-                    raise InvalidArgument(f"The document has more than {MAX_CHUNKS_PER_DOCUMENT} chunks.")
+            if page_images and page.page_number is not None:
+                label = f"{doc.display_name or 'document'}, page {page.page_number}"
+                chunks.append((StoreChunk(len(chunks), label, page.page_number), PageImage(page.page_number)))
+            if len(chunks) > MAX_CHUNKS_PER_DOCUMENT:
+                raise InvalidArgument(f"The document has more than {MAX_CHUNKS_PER_DOCUMENT} chunks.")
         return chunks
+
+    async def _with_page_images(
+        self, chunks: Sequence[tuple[StoreChunk, ChunkSource]], data: bytes
+    ) -> list[tuple[StoreChunk, Part]]:
+        """The step's chunks with each page image rendered (in the PDF workers)."""
+        wanted = [source.page_number for _, source in chunks if isinstance(source, PageImage)]
+        images = await asyncio.to_thread(self.reader.page_images, data, wanted) if wanted else {}
+        ready: list[tuple[StoreChunk, Part]] = []
+        for chunk, source in chunks:
+            if isinstance(source, PageImage):
+                if source.page_number not in images:
+                    raise InvalidArgument(f"Page {source.page_number} of the PDF could not be rendered.")
+                ready.append((chunk, BlobPart("image/png", images[source.page_number])))
+            else:
+                ready.append((chunk, source))
+        return ready
 
     async def _vectors(
         self, model: str, doc: StoreDocument, chunks: Sequence[tuple[StoreChunk, Part]]
     ) -> list[np.ndarray]:
-        # Text is keyed by its own words, media by the document's bytes.
-        keys = [
-            _vector_key(model, doc.display_name, c.text if isinstance(p, TextPart) else doc.sha256_hex)
-            for c, p in chunks
-        ]
+        # Text is keyed by its own words, media by the document's bytes (and the page).
+        keys = [_vector_key(model, doc.display_name, _content_key(doc, c, p)) for c, p in chunks]
         cached = await asyncio.to_thread(self.store.cached_vectors, keys)
         missing = [i for i, k in enumerate(keys) if k not in cached]
         if missing:
@@ -209,6 +242,14 @@ class DocumentIngestor:
             error=reason,
         )
         return DocumentState.FAILED if done else None
+
+
+def _content_key(doc: StoreDocument, chunk: StoreChunk, part: Part) -> str:
+    if isinstance(part, TextPart):
+        return chunk.text
+    if chunk.page_number is not None:
+        return f"{doc.sha256_hex}#page={chunk.page_number}"
+    return doc.sha256_hex
 
 
 def _vector_key(model: str, title: str, text: str) -> str:

@@ -171,6 +171,11 @@ class SearchStoreSettings(BaseModel):
 
     max_document_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Largest document of a store.")
     chunks_per_step: int = Field(32, ge=1, description="Chunks embedded and indexed together.")
+    pdf_timeout_s: float = Field(
+        300.0,
+        gt=0,
+        description="Time to read one PDF document (or render one step's pages); past it the document fails.",
+    )
     poll_interval_s: float = Field(
         2.0, gt=0, description="How often an idle ingestion worker looks for work."
     )
