@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
 from omnivec.errors import InvalidArgument
 from omnivec.media.chunking import ChunkSize, chunk_size, split_words
 from omnivec.media.document_text import DocumentReader, html_text, resolve_mime
+from omnivec.media.docx import MIME as DOCX_MIME
 from omnivec.media.pdf_workers import PdfWorkers
 from omnivec.settings import MediaSettings
 from omnivec.wire.search_stores import parse_chunking_config, parse_custom_metadata
-from tests.media.samples import pdf_text
+from tests.media.samples import docx_document, pdf_text
 
 
 def words(n: int, prefix: str = "w") -> str:
@@ -105,3 +109,23 @@ def test_wire_reads_both_spellings() -> None:
     assert [(e.key, e.value) for e in entries] == [("a", "x"), ("b", 2.0), ("c", ("p", "q"))]
     with pytest.raises(InvalidArgument, match="finite"):
         parse_custom_metadata([{"key": "n", "numericValue": float("nan")}])
+
+
+def test_word_documents_read_in_order_and_bombs_are_refused() -> None:
+    reader = DocumentReader(MediaSettings(), None, pdf_timeout_s=60)
+    data = docx_document("Garden notes", ["Compost every week."], [["Carrots", "April"]])
+    (page,) = reader.pages(data, resolve_mime("", "notes.docx", data[:16]))
+    assert page.text == "# Garden notes\n\nCompost every week.\n\nCarrots | April"
+    with pytest.raises(InvalidArgument, match="not a valid ZIP"):
+        reader.pages(b"PK\x03\x04 not really", DOCX_MIME)
+    plain_zip = io.BytesIO()
+    with zipfile.ZipFile(plain_zip, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(InvalidArgument, match="not a Word document"):
+        reader.pages(plain_zip.getvalue(), DOCX_MIME)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"<" * (300 * 1024 * 1024))
+    assert len(bomb.getvalue()) < 1024 * 1024
+    with pytest.raises(InvalidArgument, match="inflates to"):
+        reader.pages(bomb.getvalue(), DOCX_MIME)

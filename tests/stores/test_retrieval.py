@@ -14,7 +14,8 @@ import pytest
 from google import genai
 from google.genai import types
 
-from tests.media.samples import pdf_text, png
+from omnivec.media.docx import MIME as DOCX_MIME
+from tests.media.samples import docx_document, pdf_text, png
 from tests.support.server import RunningServer
 
 pytestmark = [
@@ -58,6 +59,14 @@ PDF_PAGES = [
     "Chapter three. A lighthouse keeper tended the lamp through stormy nights so that ships could "
     "steer clear of the rocks near the harbour.",
 ]
+GARDEN = docx_document(
+    "Garden notes",
+    [
+        "Compost turns kitchen scraps, coffee grounds and fallen leaves into dark crumbly soil; "
+        "turn the heap every week so air reaches the worms and microbes inside.",
+    ],
+    [["Vegetable", "Sow in"], ["Carrots", "April"], ["Pumpkins", "May"]],
+)
 # question -> (document display name, page number or None)
 QUESTIONS = [
     ("How do bees make honey?", "bees.txt", None),
@@ -68,6 +77,7 @@ QUESTIONS = [
     ("How do plants produce oxygen from sunlight?", "book.pdf", 2),
     ("Who kept ships away from the rocks at night?", "book.pdf", 3),
     ("How do you bake sourdough?", "bread.txt", None),
+    ("How do I make compost from kitchen scraps?", "garden.docx", None),
 ]
 
 
@@ -104,6 +114,7 @@ def corpus(minilm_server: RunningServer) -> Iterator[tuple[RunningServer, str]]:
             metadata({"author": "Ada Field", "year": 1950.0}),
         )
     )
+    uploads.append((GARDEN, "garden.docx", DOCX_MIME, metadata({"author": "Ada Field", "year": 1950.0})))
     ops = [
         c.file_search_stores.upload_to_file_search_store(
             file_search_store_name=store.name,

@@ -1,5 +1,5 @@
 """The text of a search-store document, page by page: plain text, Markdown, HTML (its visible
-text), JSON/JSONL/CSV (as text) and PDF (one entry per page, numbered from 1), and the images of
+text), JSON/JSONL/CSV (as text), Word (DOCX) and PDF (one entry per page, numbered from 1), and the images of
 a PDF's pages for stores whose model takes images.
 
 PDFs are read in the memory- and time-limited worker processes that read request PDFs
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from omnivec.errors import InvalidArgument
+from omnivec.media.docx import MIME as DOCX_MIME
+from omnivec.media.docx import docx_text
 from omnivec.media.limits import PageLimit
 from omnivec.media.pdf_workers import PdfWorkers
 from omnivec.media.types import DecodedDocument
@@ -40,7 +42,12 @@ _TEXT_TYPES = {
 }
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _PDF = "application/pdf"
-_EXTENSIONS = {".md": "text/markdown", ".markdown": "text/markdown", ".jsonl": "application/jsonl"}
+_EXTENSIONS = {
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".jsonl": "application/jsonl",
+    ".docx": DOCX_MIME,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +73,7 @@ def resolve_mime(declared: str, display_name: str, head: bytes) -> str:
 
 
 def supported(mime: str) -> bool:
-    return mime in _TEXT_TYPES or mime in _HTML_TYPES or mime == _PDF or mime.startswith("text/")
+    return mime in _TEXT_TYPES or mime in _HTML_TYPES or mime in (_PDF, DOCX_MIME) or mime.startswith("text/")
 
 
 class DocumentReader:
@@ -85,10 +92,13 @@ class DocumentReader:
             return [PageText(page.text, i + 1) for i, page in enumerate(document.pages)]
         if mime in _HTML_TYPES:
             return [PageText(html_text(_decode(data)))]
+        if mime == DOCX_MIME:
+            return [PageText(docx_text(data))]
         if supported(mime):
             return [PageText(_decode(data))]
         raise InvalidArgument(
-            f"Documents of type {mime} are not supported: send text, Markdown, HTML, JSON, JSONL, CSV or PDF."
+            f"Documents of type {mime} are not supported: send text, Markdown, HTML, JSON, JSONL, CSV, "
+            "PDF or DOCX."
         )
 
     def page_images(self, data: bytes, page_numbers: Sequence[int]) -> dict[int, bytes]:
