@@ -238,7 +238,10 @@ def _add_search_stores(container: Container, store: SqliteSearchStoreStore) -> N
         container.embeddings,
         vectors,
         reader,
-        IngestionSettings(chunks_per_step=settings.search_stores.chunks_per_step),
+        IngestionSettings(
+            chunks_per_step=settings.search_stores.chunks_per_step,
+            media_window_s=settings.search_stores.media_window_s,
+        ),
     )
     worker = IngestionWorker(
         store,

@@ -76,11 +76,25 @@ class TextPart:
 
 
 @dataclass(frozen=True, slots=True)
+class Clip:
+    """The span of an audio or video part to embed, in seconds from its start (a Part's
+    ``videoMetadata.startOffset``/``endOffset``); ``end_s`` None runs to the end."""
+
+    start_s: float = 0.0
+    end_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.start_s < 0 or (self.end_s is not None and self.end_s <= self.start_s):
+            raise ValueError(f"a clip runs forward from 0 s; got {self.start_s} s to {self.end_s} s")
+
+
+@dataclass(frozen=True, slots=True)
 class BlobPart:
     """Inline bytes (``inline_data``), already base64-decoded."""
 
     mime_type: str
     data: bytes
+    clip: Clip | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +103,7 @@ class FileRefPart:
 
     file_uri: str
     mime_type: str | None = None
+    clip: Clip | None = None
 
 
 Part = TextPart | BlobPart | FileRefPart

@@ -185,6 +185,37 @@ def test_dual_encoders_average_the_parts_of_a_content(server_url: str) -> None:
         np.testing.assert_allclose(both, mean, atol=1e-5)
 
 
+def test_a_video_metadata_clip_embeds_that_span_of_the_audio(server_url: str) -> None:
+    """The SDK's ``video_metadata`` offsets on an audio part: the vector is the one of the same
+    span sent as a file of its own (the model's rate, so no resampling blurs the edges)."""
+    c = client(server_url)
+    rate = 48_000
+    whole = wav(6, seconds=4.0, rate=rate)
+    header = len(whole) - 4 * rate * 2  # 16-bit mono PCM after a plain WAV header
+    span = io.BytesIO()
+    with wave.open(span, "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(whole[header + 1 * rate * 2 : header + 3 * rate * 2])
+    clipped = types.Part(
+        inline_data=types.Blob(data=whole, mime_type="audio/wav"),
+        video_metadata=types.VideoMetadata(start_offset="1s", end_offset="3s"),
+    )
+    result = c.models.embed_content(
+        model="clap",
+        contents=[
+            types.Content(parts=[clipped]),
+            types.Content(parts=[types.Part.from_bytes(data=span.getvalue(), mime_type="audio/wav")]),
+            types.Content(parts=[types.Part.from_bytes(data=whole, mime_type="audio/wav")]),
+        ],
+    )
+    clip, cut, full = values(result)
+    # A tiny random model puts any noise near any other noise, so the gap to the whole file is
+    # small; the clip and its span are the same input, equal to float precision.
+    assert 1 - float(clip @ cut) < 1e-6 < 1 - float(clip @ full)
+
+
 def test_unsupported_media_is_a_400(server_url: str) -> None:
     c = client(server_url)
     image = types.Part.from_bytes(data=png(5), mime_type="image/png")

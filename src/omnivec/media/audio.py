@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from omnivec.errors import InvalidArgument
+from omnivec.media.clips import SampleWindow, check_clip, clip_hash, seek_to
 from omnivec.media.limits import LENGTH_TOLERANCE_S, LengthLimit
-from omnivec.media.sniff import MediaType, content_hash
+from omnivec.media.sniff import MediaType
 from omnivec.media.types import DecodedAudio
+from omnivec.types import Clip
 
 _MP3_FRAME_COUNT_TAGS = (b"Xing", b"Info", b"VBRI")
 
@@ -49,20 +51,45 @@ def declared_duration(stream: Any, container: Any) -> float | None:
     return None
 
 
-class MonoCollector:
-    """Decoded audio frames in, one mono float32 signal at ``rate`` out, refusing as soon as the
-    decoded length passes ``limit``."""
+def declared_length(data: bytes, media: MediaType) -> float:
+    """The length an audio or video file announces (its container's duration, read without
+    decoding); InvalidArgument when it announces none or is not readable."""
+    try:
+        with open_container(data, media) as container:
+            streams = container.streams.video or container.streams.audio
+            if not streams:
+                raise InvalidArgument(f"The {media.label} file holds no audio or video stream.")
+            seconds = declared_duration(streams[0], container)
+    except InvalidArgument:
+        raise
+    except av_errors():
+        raise InvalidArgument(f"The {media.label} file is corrupt and cannot be read.") from None
+    if seconds is None or not seconds > 0:
+        raise InvalidArgument(f"The {media.label} file does not say how long it is.")
+    return float(seconds)
 
-    def __init__(self, rate: int, limit: LengthLimit, field: str) -> None:
+
+class MonoCollector:
+    """Decoded audio frames in, one mono float32 signal at ``rate`` out (only the ``clip`` of it
+    when one is given), refusing as soon as the kept length passes ``limit``."""
+
+    def __init__(self, rate: int, limit: LengthLimit, field: str, clip: Clip | None = None) -> None:
         self.rate = rate
         self.limit = limit
         self.field = field
+        self._window = SampleWindow(clip, rate)
         self._resampler: Any = None
         self._chunks: list[np.ndarray] = []
         self._samples = 0
 
+    @property
+    def done(self) -> bool:
+        """The clip's end has been reached: nothing more is kept."""
+        return self._window.done
+
     def add(self, frame: Any) -> None:
         if self._resampler is None:
+            self._window.start(frame.time)
             # Keep the source layout: channels are averaged below, as librosa and transformers'
             # feature extractors do. FFmpeg's own down-mix scales by 1/sqrt(2) instead.
             self._resampler = pyav().AudioResampler(format="fltp", rate=self.rate)
@@ -84,13 +111,18 @@ class MonoCollector:
     def _append(self, frame: Any) -> None:
         planes = frame.to_ndarray()
         mono = planes.mean(axis=0, dtype=np.float32) if planes.shape[0] > 1 else planes[0]
+        mono = mono[self._window.take(mono.shape[0])]
+        if not mono.shape[0]:
+            return
         self._chunks.append(np.ascontiguousarray(mono, dtype=np.float32))
         self._samples += mono.shape[0]
         if self.limit.exceeded_by(self.seconds):
             raise self.limit.refusal(self.field, self.seconds, at_least=True)
 
 
-def decode_audio(data: bytes, media: MediaType, *, field: str, limit: LengthLimit, rate: int) -> DecodedAudio:
+def decode_audio(
+    data: bytes, media: MediaType, *, field: str, limit: LengthLimit, rate: int, clip: Clip | None = None
+) -> DecodedAudio:
     if media.label == "WAV":
         _check_wav_complete(data, field)
     announced: float | None = None
@@ -100,24 +132,28 @@ def decode_audio(data: bytes, media: MediaType, *, field: str, limit: LengthLimi
                 raise InvalidArgument.at(field, f"the {media.label} file holds no audio stream")
             stream = container.streams.audio[0]
             announced = declared_duration(stream, container)
-            if announced is not None and limit.exceeded_by(announced):
-                raise limit.refusal(field, announced)
-            collector = MonoCollector(rate, limit, field)
+            check_clip(clip, announced, limit, field, "audio")
+            seek_to(container, clip)
+            collector = MonoCollector(rate, limit, field, clip)
             for packet in container.demux(stream):
                 for frame in packet.decode():
                     collector.add(frame)
+                if collector.done:
+                    break
             samples = collector.finish()
     except InvalidArgument:
         raise
     except av_errors():
         raise InvalidArgument.at(field, f"the {media.label} audio is corrupt and cannot be decoded") from None
     if samples.size == 0:
-        raise InvalidArgument.at(field, f"the {media.label} file holds no audio samples")
+        where = "the clip of the" if clip is not None else "the"
+        raise InvalidArgument.at(field, f"{where} {media.label} file holds no audio samples")
     seconds = samples.size / rate
     # With a Xing/Info/VBRI header an MP3's announced length is exact; much less audio means the
     # file was cut short (an interrupted upload, say).
     if (
         media.label == "MP3"
+        and clip is None
         and announced is not None
         and _has_frame_count(data)
         and seconds < announced - max(LENGTH_TOLERANCE_S, 0.02 * announced)
@@ -127,7 +163,7 @@ def decode_audio(data: bytes, media: MediaType, *, field: str, limit: LengthLimi
             f"the MP3 file is truncated: its header announces {announced:.1f} s, it holds {seconds:.1f} s",
         )
     return DecodedAudio(
-        samples=samples, sample_rate=rate, duration_s=seconds, content_hash=content_hash(data)
+        samples=samples, sample_rate=rate, duration_s=seconds, content_hash=clip_hash(data, clip)
     )
 
 

@@ -1,6 +1,6 @@
 """The text of a search-store document, page by page: plain text, Markdown, HTML (its visible
-text), JSON/JSONL/CSV (as text), Word (DOCX) and PDF (one entry per page, numbered from 1), and the images of
-a PDF's pages for stores whose model takes images.
+text), JSON/JSONL/CSV (as text), Word (DOCX) and PDF (one entry per page, numbered from 1); the
+images of a PDF's pages, and audio and video as time windows, for stores whose model takes them.
 
 PDFs are read in the memory- and time-limited worker processes that read request PDFs
 (``pdf_workers``): a hostile document costs a worker, not the server. Anything else is refused
@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from omnivec.errors import InvalidArgument
+from omnivec.media.audio import declared_length
+from omnivec.media.clips import windows
 from omnivec.media.docx import MIME as DOCX_MIME
 from omnivec.media.docx import docx_text
 from omnivec.media.limits import PageLimit
 from omnivec.media.pdf_workers import PdfWorkers
+from omnivec.media.sniff import identify
 from omnivec.media.types import DecodedDocument
 from omnivec.settings import MediaSettings
+from omnivec.types import Clip, Modality
 
 # Far more pages than any document a person reads; bounds the work one upload can cause.
 MAX_PDF_PAGES = 2000
@@ -117,6 +121,16 @@ class DocumentReader:
                 page.image.save(out, "PNG")
                 images[number] = out.getvalue()
         return images
+
+    def media_clips(self, data: bytes, mime: str, window_s: float) -> tuple[Modality, list[Clip]]:
+        """An audio or video document as consecutive time windows of at most about ``window_s``
+        (capped so a window always fits the media limits), and which modality it is."""
+        media = identify(mime, data, "document")
+        if media.modality not in (Modality.AUDIO, Modality.VIDEO):
+            raise InvalidArgument(f"{media.label} is not audio or video.")
+        limit = self.settings.max_audio_s if media.modality is Modality.AUDIO else self.settings.max_video_s
+        # windows() may stretch the last window by a quarter: keep even that one within the limit
+        return media.modality, windows(declared_length(data, media), min(window_s, limit / 1.25))
 
     def _read_pdf(self, data: bytes, *, render: bool, page_range: tuple[int, int] | None) -> DecodedDocument:
         if self.pdf_workers is None:

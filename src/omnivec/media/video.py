@@ -14,10 +14,12 @@ import numpy as np
 
 from omnivec.errors import InvalidArgument
 from omnivec.media.audio import MonoCollector, av_errors, declared_duration, open_container
+from omnivec.media.clips import check_clip, clip_hash, seek_to
 from omnivec.media.limits import LengthLimit, scaled_size
-from omnivec.media.sniff import MediaType, content_hash
+from omnivec.media.sniff import MediaType
 from omnivec.media.types import DecodedAudio, DecodedVideo
 from omnivec.settings import MediaSettings
+from omnivec.types import Clip
 
 # Canonical FFmpeg codec names (libdav1d decodes "av1", libvpx-vp9 decodes "vp9").
 SUPPORTED_CODECS = {"h264": "H.264", "hevc": "H.265", "av1": "AV1", "vp9": "VP9"}
@@ -84,8 +86,10 @@ def decode_video(
     settings: MediaSettings,
     limit: LengthLimit,
     audio_rate: int | None,
+    clip: Clip | None = None,
 ) -> DecodedVideo:
-    """``audio_rate``: decode the audio track (if any) to mono at this rate; None skips it."""
+    """``audio_rate``: decode the audio track (if any) to mono at this rate; None skips it.
+    ``clip``: only that span is decoded (see ``clips``)."""
     try:
         with open_container(data, media) as container:
             if not container.streams.video:
@@ -93,13 +97,15 @@ def decode_video(
             stream = container.streams.video[0]
             _check_stream(stream, media, field, settings)
             announced = declared_duration(stream, container)
-            if announced is not None and limit.exceeded_by(announced):
-                raise limit.refusal(field, announced)
+            check_clip(clip, announced, limit, field, "video")
             audio_stream = container.streams.audio[0] if audio_rate and container.streams.audio else None
-            reader = _Reader(stream, field, settings, limit, announced)
+            reader = _Reader(stream, field, settings, limit, announced, clip)
             collector = (
-                MonoCollector(audio_rate, limit, field) if audio_stream is not None and audio_rate else None
+                MonoCollector(audio_rate, limit, field, clip)
+                if audio_stream is not None and audio_rate
+                else None
             )
+            seek_to(container, clip)
             stream.thread_type = "AUTO"
             streams = [stream] if audio_stream is None else [stream, audio_stream]
             for packet in container.demux(*streams):
@@ -108,6 +114,8 @@ def decode_video(
                         collector.add(frame)
                     else:
                         reader.add(frame)
+                if reader.done and (collector is None or collector.done):
+                    break
             samples = collector.finish() if collector is not None else None
     except InvalidArgument:
         raise
@@ -115,8 +123,9 @@ def decode_video(
         raise InvalidArgument.at(field, f"the {media.label} video is corrupt and cannot be decoded") from None
     frames = reader.sampler.frames()
     if not frames:
-        raise InvalidArgument.at(field, f"the {media.label} file holds no decodable video frames")
-    digest = content_hash(data)
+        where = "the clip of the" if clip is not None else "the"
+        raise InvalidArgument.at(field, f"{where} {media.label} file holds no decodable video frames")
+    digest = clip_hash(data, clip)
     audio = None
     if samples is not None and samples.size and audio_rate:
         audio = DecodedAudio(samples, audio_rate, samples.size / audio_rate, digest)
@@ -127,6 +136,14 @@ def decode_video(
         content_hash=digest,
         audio=audio,
     )
+
+
+def _span(announced: float | None, clip: Clip | None) -> float | None:
+    """The length to spread sampled frames over: the clip's, or the whole video's."""
+    if clip is None or announced is None:
+        return announced if clip is None else (clip.end_s - clip.start_s if clip.end_s is not None else None)
+    end = min(clip.end_s, announced) if clip.end_s is not None else announced
+    return max(0.0, end - clip.start_s)
 
 
 def _kept_rate(times: list[float], fps: float) -> float:
@@ -161,12 +178,20 @@ class _Reader:
     """Video frames in decode order: length enforced, a few kept as small RGB arrays."""
 
     def __init__(
-        self, stream: Any, field: str, settings: MediaSettings, limit: LengthLimit, announced: float | None
+        self,
+        stream: Any,
+        field: str,
+        settings: MediaSettings,
+        limit: LengthLimit,
+        announced: float | None,
+        clip: Clip | None = None,
     ) -> None:
         self.field = field
         self.settings = settings
         self.limit = limit
-        self.sampler = FrameSampler(announced, settings.video_fps, settings.max_video_frames)
+        self.clip = clip
+        self.done = False  # past the clip's end
+        self.sampler = FrameSampler(_span(announced, clip), settings.video_fps, settings.max_video_frames)
         self.start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         rate = stream.average_rate or stream.guessed_rate
         self.frame_s = 1.0 / float(rate) if rate else 0.0
@@ -177,6 +202,13 @@ class _Reader:
     def add(self, frame: Any) -> None:
         self.decoded += 1
         t = frame.time - self.start if frame.time is not None else (self.decoded - 1) * self.frame_s
+        if self.clip is not None:  # times within the clip
+            if self.clip.end_s is not None and t >= self.clip.end_s:
+                self.done = True
+                return
+            if t < self.clip.start_s:
+                return  # decoded from the keyframe before the clip
+            t -= self.clip.start_s
         t = max(0.0, t)
         self.last_t = max(self.last_t, t)
         if self.limit.exceeded_by(t):

@@ -12,7 +12,7 @@ import orjson
 
 from omnivec.errors import OmnivecError
 from omnivec.storage.records import BatchItem, ItemError, ItemResult
-from omnivec.types import BlobPart, EmbedInput, EmbedOptions, FileRefPart, Part, TaskType, TextPart
+from omnivec.types import BlobPart, Clip, EmbedInput, EmbedOptions, FileRefPart, Part, TaskType, TextPart
 from omnivec.wire import batch_results
 
 
@@ -22,9 +22,15 @@ def encode_input(item: EmbedInput) -> bytes:
         if isinstance(part, TextPart):
             parts.append({"text": part.text})
         elif isinstance(part, BlobPart):
-            parts.append({"blob": base64.b64encode(part.data).decode("ascii"), "mime": part.mime_type})
+            parts.append(
+                {
+                    "blob": base64.b64encode(part.data).decode("ascii"),
+                    "mime": part.mime_type,
+                    **_clip(part.clip),
+                }
+            )
         else:
-            parts.append({"file": part.file_uri, "mime": part.mime_type})
+            parts.append({"file": part.file_uri, "mime": part.mime_type, **_clip(part.clip)})
     o = item.options
     return orjson.dumps(
         {
@@ -44,9 +50,9 @@ def decode_input(data: bytes) -> EmbedInput:
         if "text" in p:
             parts.append(TextPart(p["text"]))
         elif "blob" in p:
-            parts.append(BlobPart(p["mime"], base64.b64decode(p["blob"])))
+            parts.append(BlobPart(p["mime"], base64.b64decode(p["blob"]), _clip_of(p)))
         else:
-            parts.append(FileRefPart(p["file"], p["mime"]))
+            parts.append(FileRefPart(p["file"], p["mime"], _clip_of(p)))
     options = EmbedOptions(
         task_type=TaskType(raw["task"]) if raw["task"] else None,
         title=raw["title"],
@@ -54,6 +60,15 @@ def decode_input(data: bytes) -> EmbedInput:
         auto_truncate=raw["truncate"],
     )
     return EmbedInput(tuple(parts), options)
+
+
+def _clip(clip: Clip | None) -> dict[str, Any]:
+    return {} if clip is None else {"clip": [clip.start_s, clip.end_s]}
+
+
+def _clip_of(part: dict[str, Any]) -> Clip | None:
+    span = part.get("clip")
+    return None if span is None else Clip(span[0], span[1])
 
 
 def encode_metadata(metadata: Any) -> bytes | None:

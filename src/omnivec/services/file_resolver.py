@@ -40,4 +40,4 @@ class StoredFileResolver:
         # embedding call that asked for it returns.
         self.files.budget.charge(record.size_bytes)
         data = await asyncio.to_thread(lambda: b"".join(self.files.open_bytes(record)))
-        return BlobPart(part.mime_type or record.mime_type, data)
+        return BlobPart(part.mime_type or record.mime_type, data, part.clip)

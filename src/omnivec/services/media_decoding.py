@@ -31,7 +31,7 @@ from omnivec.media.video import decode_video
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.memory_budget import MemoryBudget
 from omnivec.settings import MediaSettings
-from omnivec.types import BlobPart, FileRefPart, Modality, ModelDescriptor
+from omnivec.types import BlobPart, Clip, FileRefPart, Modality, ModelDescriptor
 
 DEFAULT_AUDIO_RATE = 16_000
 # The model to suggest when no served model takes a modality: it takes all of them.
@@ -87,7 +87,7 @@ class MediaPartDecoder:
         media = identify(part.mime_type, part.data, where)
         if media.modality is not Modality.DOCUMENT and media.modality not in model.modalities:
             raise self._not_taken(media, model, where)
-        work = self._plan(part.data, media, model, where, tally)
+        work = self._plan(part.data, media, model, where, tally, part.clip)
         # What the decode may produce is taken from the memory budget before it starts (429 when
         # spent) and held until the embedding call returns.
         self.budget.charge(decoded_bound(media.modality, model, self.settings, tally))
@@ -95,7 +95,13 @@ class MediaPartDecoder:
             return await asyncio.to_thread(work)
 
     def _plan(
-        self, data: bytes, media: MediaType, model: ModelDescriptor, field: str, tally: MediaTally
+        self,
+        data: bytes,
+        media: MediaType,
+        model: ModelDescriptor,
+        field: str,
+        tally: MediaTally,
+        clip: Clip | None,
     ) -> Callable[[], list[object]]:
         """The decoding to run off the event loop, charging the Content's tally as it goes."""
         settings = self.settings
@@ -106,7 +112,9 @@ class MediaPartDecoder:
             return [decode_image(data, media, field=field, settings=settings)]
 
         def audio() -> list[object]:
-            decoded = decode_audio(data, media, field=field, limit=tally.audio_left(settings), rate=rate)
+            decoded = decode_audio(
+                data, media, field=field, limit=tally.audio_left(settings), rate=rate, clip=clip
+            )
             tally.audio_s += decoded.duration_s
             return [decoded]
 
@@ -118,6 +126,7 @@ class MediaPartDecoder:
                 settings=settings,
                 limit=tally.video_left(settings),
                 audio_rate=rate if Modality.AUDIO in takes else None,
+                clip=clip,
             )
             tally.video_s += decoded.duration_s
             return [decoded]

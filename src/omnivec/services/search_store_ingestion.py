@@ -66,6 +66,7 @@ ChunkSource = Part | PageImage
 @dataclass(frozen=True, slots=True)
 class IngestionSettings:
     chunks_per_step: int = 32  # chunks embedded and indexed together
+    media_window_s: float = 30.0  # audio and video documents: seconds per chunk
 
 
 def point_id(store_id: str, document_id: str, index: int) -> str:
@@ -173,6 +174,8 @@ class DocumentIngestor:
                     "text; use a store whose model takes images."
                 )
             return [(StoreChunk(0, doc.display_name), BlobPart(mime, data))]
+        if mime.startswith(("audio/", "video/")):
+            return self._time_windows(doc, model, data, mime)
         pages = self.reader.pages(data, mime)
         size = chunk_size(
             doc.chunking.max_tokens_per_chunk, doc.chunking.max_overlap_tokens, model.input_token_limit
@@ -187,6 +190,29 @@ class DocumentIngestor:
                 chunks.append((StoreChunk(len(chunks), label, page.page_number), PageImage(page.page_number)))
             if len(chunks) > MAX_CHUNKS_PER_DOCUMENT:
                 raise InvalidArgument(f"The document has more than {MAX_CHUNKS_PER_DOCUMENT} chunks.")
+        return chunks
+
+    def _time_windows(
+        self, doc: StoreDocument, model: ModelDescriptor, data: bytes, mime: str
+    ) -> list[tuple[StoreChunk, ChunkSource]]:
+        """Audio and video: one chunk per time window, each embedded from its clip of the file
+        and knowing its start and end seconds."""
+        noun = "Audio" if mime.startswith("audio/") else "Video"
+        wanted = Modality.AUDIO if noun == "Audio" else Modality.VIDEO
+        if wanted not in model.modalities:
+            raise InvalidArgument(
+                f"{noun} is not supported by this store's model {model.name}; use a store whose "
+                f"model takes {noun.lower()}."
+            )
+        _, clips = self.reader.media_clips(data, mime, self.settings.media_window_s)
+        if len(clips) > MAX_CHUNKS_PER_DOCUMENT:
+            raise InvalidArgument(f"The document has more than {MAX_CHUNKS_PER_DOCUMENT} chunks.")
+        name = doc.display_name or "document"
+        chunks: list[tuple[StoreChunk, ChunkSource]] = []
+        for i, clip in enumerate(clips):
+            end = clip.end_s if clip.end_s is not None else clip.start_s
+            label = f"{name}, {clip.start_s:g}-{end:g} s"
+            chunks.append((StoreChunk(i, label, None, clip.start_s, end), BlobPart(mime, data, clip)))
         return chunks
 
     async def _with_page_images(
@@ -249,6 +275,8 @@ def _content_key(doc: StoreDocument, chunk: StoreChunk, part: Part) -> str:
         return chunk.text
     if chunk.page_number is not None:
         return f"{doc.sha256_hex}#page={chunk.page_number}"
+    if chunk.start_offset_s is not None:
+        return f"{doc.sha256_hex}#t={chunk.start_offset_s:g}-{chunk.end_offset_s:g}"
     return doc.sha256_hex
 
 

@@ -171,6 +171,9 @@ class SearchStoreSettings(BaseModel):
 
     max_document_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Largest document of a store.")
     chunks_per_step: int = Field(32, ge=1, description="Chunks embedded and indexed together.")
+    media_window_s: float = Field(
+        30.0, gt=0, description="Audio and video documents are chunked into windows of this many seconds."
+    )
     pdf_timeout_s: float = Field(
         300.0,
         gt=0,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from omnivec.api.schemas.common import Base64Bytes, Int32, TaskTypeField, WireModel, check_utf8
-from omnivec.types import BlobPart, EmbedInput, EmbedOptions, FileRefPart, Part, TextPart
+from omnivec.types import BlobPart, Clip, EmbedInput, EmbedOptions, FileRefPart, Part, TextPart
 from omnivec.wire.embeddings import embedding_json, usage_json
 
 __all__ = ["BatchEmbedContentsRequestSchema", "EmbedContentRequestSchema", "embedding_json", "usage_json"]
@@ -25,10 +26,41 @@ class FileData(WireModel):
     file_uri: Utf8Str
 
 
+# google.protobuf.Duration in JSON: seconds with up to nine decimals and an "s".
+_DURATION = re.compile(r"\d{1,9}(\.\d{1,9})?s")
+
+
+def _seconds(value: object) -> float:
+    if not isinstance(value, str) or not _DURATION.fullmatch(value):
+        raise ValueError(f'a duration in seconds such as "1.5s", not {str(value)[:40]!r}')
+    return float(value[:-1])
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+
+
+class VideoMetadata(WireModel):
+    """The span of an audio or video part to embed (``fps`` is not used: frames are sampled at
+    the server's rate)."""
+
+    start_offset: Seconds | None = None
+    end_offset: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _forward(self) -> VideoMetadata:
+        if self.end_offset is not None and self.end_offset <= (self.start_offset or 0.0):
+            raise ValueError("end_offset must come after start_offset")
+        return self
+
+    def clip(self) -> Clip:
+        return Clip(self.start_offset or 0.0, self.end_offset)
+
+
 class PartSchema(WireModel):
     text: Utf8Str | None = None
     inline_data: InlineData | None = None
     file_data: FileData | None = None
+    video_metadata: VideoMetadata | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> PartSchema:
@@ -42,10 +74,11 @@ class PartSchema(WireModel):
     def to_domain(self) -> Part:
         if self.text is not None:
             return TextPart(self.text)
+        clip = self.video_metadata.clip() if self.video_metadata is not None else None
         if self.inline_data is not None:
-            return BlobPart(self.inline_data.mime_type, self.inline_data.data)
+            return BlobPart(self.inline_data.mime_type, self.inline_data.data, clip)
         assert self.file_data is not None
-        return FileRefPart(self.file_data.file_uri, self.file_data.mime_type)
+        return FileRefPart(self.file_data.file_uri, self.file_data.mime_type, clip)
 
 
 class ContentSchema(WireModel):
