@@ -10,6 +10,7 @@ from omnivec.errors import InvalidArgument
 from omnivec.media.audio import decode_audio
 from omnivec.media.limits import LengthLimit, MediaTally
 from omnivec.media.sniff import SUPPORTED, sniff
+from omnivec.media.types import DecodedVideo
 from omnivec.media.video import decode_video
 from omnivec.settings import MediaSettings
 from omnivec.types import Clip
@@ -70,27 +71,20 @@ def test_a_clip_after_the_end_is_refused() -> None:
         audio(ramp_wav(2.0), Clip(3.0, 4.0))
 
 
+def video(data: bytes, clip: Clip | None) -> DecodedVideo:
+    settings = MediaSettings()
+    limit = MediaTally().video_left(settings)
+    media = SUPPORTED["video/mp4"]
+    return decode_video(
+        data, media, field=FIELD, settings=settings, limit=limit, audio_rate=16_000, clip=clip
+    )
+
+
 def test_a_video_clip_samples_only_its_seconds_with_its_audio() -> None:
     data = samples.video(seconds=10, fps=5, audio=True)
-    settings = MediaSettings()
-    out = decode_video(
-        data,
-        SUPPORTED["video/mp4"],
-        field=FIELD,
-        settings=settings,
-        limit=MediaTally().video_left(settings),
-        audio_rate=16_000,
-        clip=Clip(6.0, 9.0),
-    )
+    out = video(data, Clip(6.0, 9.0))
     assert seconds_shown(out) == [6, 7, 8]
     assert out.duration_s == pytest.approx(3.0, abs=0.25)
     assert out.audio is not None and out.audio.duration_s == pytest.approx(3.0, abs=0.1)
-    whole = decode_video(
-        data,
-        SUPPORTED["video/mp4"],
-        field=FIELD,
-        settings=settings,
-        limit=MediaTally().video_left(settings),
-        audio_rate=16_000,
-    )
+    whole = video(data, None)
     assert out.content_hash != whole.content_hash  # a clip is other content (caches, the fake model)
