@@ -12,7 +12,17 @@ import orjson
 
 from omnivec.errors import OmnivecError
 from omnivec.storage.records import BatchItem, ItemError, ItemResult
-from omnivec.types import BlobPart, EmbedInput, EmbedOptions, FileRefPart, Part, TaskType, TextPart
+from omnivec.types import (
+    BlobPart,
+    EmbedInput,
+    EmbedOptions,
+    FileRefPart,
+    Part,
+    TaskType,
+    TextPart,
+    TokenIdsPart,
+    Truncation,
+)
 from omnivec.wire import batch_results
 
 
@@ -23,6 +33,8 @@ def encode_input(item: EmbedInput) -> bytes:
             parts.append({"text": part.text})
         elif isinstance(part, BlobPart):
             parts.append({"blob": base64.b64encode(part.data).decode("ascii"), "mime": part.mime_type})
+        elif isinstance(part, TokenIdsPart):
+            parts.append({"ids": list(part.ids)})
         else:
             parts.append({"file": part.file_uri, "mime": part.mime_type})
     o = item.options
@@ -33,6 +45,7 @@ def encode_input(item: EmbedInput) -> bytes:
             "title": o.title,
             "dims": o.output_dimensionality,
             "truncate": o.auto_truncate,
+            "side": o.truncation.value if o.truncation else None,
         }
     )
 
@@ -43,6 +56,8 @@ def decode_input(data: bytes) -> EmbedInput:
     for p in raw["parts"]:
         if "text" in p:
             parts.append(TextPart(p["text"]))
+        elif "ids" in p:
+            parts.append(TokenIdsPart(tuple(p["ids"])))
         elif "blob" in p:
             parts.append(BlobPart(p["mime"], base64.b64decode(p["blob"])))
         else:
@@ -52,6 +67,7 @@ def decode_input(data: bytes) -> EmbedInput:
         title=raw["title"],
         output_dimensionality=raw["dims"],
         auto_truncate=raw["truncate"],
+        truncation=Truncation(raw["side"]) if raw.get("side") else None,
     )
     return EmbedInput(tuple(parts), options)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request
 
@@ -12,9 +12,8 @@ from omnivec.api.openai.batches import add_routes
 from omnivec.api.openai.schemas import EmbeddingsRequest
 from omnivec.api.quantized import encoder_for
 from omnivec.api.responses import JSONResponse
-from omnivec.api.text_inputs import embed_texts
-from omnivec.errors import InvalidArgument
-from omnivec.types import EmbedOptions, ModelDescriptor, Usage
+from omnivec.api.text_inputs import embed_parts
+from omnivec.types import EmbedOptions, ModelDescriptor, Part, TextPart, TokenIdsPart, Usage
 from omnivec.wire.vectors import VectorEncoding
 
 router = dialect_router("openai")
@@ -25,10 +24,9 @@ MODELS_PREFIXES = ("/v1beta/openai", "/openai/v1")
 
 async def embeddings(request: Request) -> JSONResponse:
     parsed = await read_json(request, EmbeddingsRequest)
-    texts = _texts(parsed.input)
     model = container(request).catalogue.resolve(parsed.model)
     options = EmbedOptions(output_dimensionality=parsed.dimensions)
-    vectors = await embed_texts(request, model.name, texts, options, "input")
+    vectors = await embed_parts(request, model.name, _contents(parsed.input), options, "input")
     encoding = VectorEncoding(parsed.encoding_format)
     encode = await encoder_for(request, model.name, encoding, parsed.dimensions)
     usage = Usage.of(vectors)
@@ -45,18 +43,16 @@ async def embeddings(request: Request) -> JSONResponse:
     )
 
 
-def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
+def _contents(value: str | list[str] | list[int] | list[list[int]]) -> list[tuple[Part, ...]]:
+    """One Content per input: a text, or the token ids of one text in the served model's own
+    vocabulary (checked by the service, which names a bad id as ``input[i][j]``)."""
     if isinstance(value, str):
-        return [value]
-    if value and not isinstance(value[0], str):
-        # Token ids are only meaningful in the tokenizer of the client's own model (tiktoken's for
-        # OpenAI's); omnivec's models have other vocabularies, so they cannot be embedded as sent.
-        raise InvalidArgument.at(
-            "input",
-            "token ids are not accepted: they belong to another model's vocabulary. Send the text "
-            "itself (LangChain: OpenAIEmbeddings(check_embedding_ctx_length=False)).",
-        )
-    return [str(v) for v in value]
+        items: list[str | list[int]] = [value]
+    elif value and isinstance(value[0], int):
+        items = [cast("list[int]", value)]  # one input's ids
+    else:
+        items = cast("list[str | list[int]]", value)
+    return [(TextPart(v),) if isinstance(v, str) else (TokenIdsPart(tuple(v)),) for v in items]
 
 
 def model_json(model: ModelDescriptor) -> dict[str, Any]:
