@@ -203,3 +203,38 @@ def test_batch_api_for_embeddings(fake_server: RunningServer, fake_model: str) -
     assert google_path.batches.retrieve(batch.id).status == "completed"
     with pytest.raises(openai.BadRequestError):
         client.files.create(file=("in.jsonl", io.BytesIO(data)), purpose="fine-tune")
+
+
+def test_batch_api_takes_token_ids(
+    minilm_server: RunningServer, minilm_model: str, minilm_tokenizer: Any
+) -> None:
+    import io
+    import json
+    import time
+
+    client = openai.OpenAI(base_url=minilm_server.base_url + "/v1", api_key="unused")
+    ids = [minilm_tokenizer(t, add_special_tokens=False).input_ids for t in TEXTS[:2]]
+    bodies = [{"model": minilm_model, "input": ids}, {"model": minilm_model, "input": [[1, 10**6]]}]
+    lines = [
+        {"custom_id": str(i), "method": "POST", "url": "/v1/embeddings", "body": body}
+        for i, body in enumerate(bodies)
+    ]
+    data = "\n".join(json.dumps(line) for line in lines).encode()
+    uploaded = client.files.create(file=("ids.jsonl", io.BytesIO(data)), purpose="batch")
+    batch = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/embeddings", completion_window="24h"
+    )
+    deadline = time.monotonic() + 60
+    while batch.status not in ("completed", "failed", "cancelled", "expired"):
+        assert time.monotonic() < deadline, batch.status
+        time.sleep(0.1)
+        batch = client.batches.retrieve(batch.id)
+    assert batch.status == "completed" and batch.output_file_id
+    out = [json.loads(line) for line in client.files.content(batch.output_file_id).text.splitlines()]
+    embedded = out[0]["response"]["body"]
+    assert_same_vectors(
+        [d["embedding"] for d in embedded["data"]], gemini_vectors(minilm_server, minilm_model, TEXTS[:2])
+    )
+    assert embedded["usage"]["prompt_tokens"] == sum(len(i) + 2 for i in ids)
+    assert out[1]["response"]["status_code"] == 400
+    assert "vocabulary" in json.dumps(out[1])

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from fastapi import Request
 
 from omnivec.api.context import container, read_json
 from omnivec.api.dialect import dialect_router
 from omnivec.api.openai.batches import add_routes
+from omnivec.api.openai.inputs import contents_of
 from omnivec.api.openai.schemas import EmbeddingsRequest
 from omnivec.api.quantized import encoder_for
 from omnivec.api.responses import JSONResponse
 from omnivec.api.text_inputs import embed_parts
-from omnivec.types import EmbedOptions, ModelDescriptor, Part, TextPart, TokenIdsPart, Usage
+from omnivec.types import EmbedOptions, ModelDescriptor, Usage
 from omnivec.wire.vectors import VectorEncoding
 
 router = dialect_router("openai")
@@ -26,7 +27,7 @@ async def embeddings(request: Request) -> JSONResponse:
     parsed = await read_json(request, EmbeddingsRequest)
     model = container(request).catalogue.resolve(parsed.model)
     options = EmbedOptions(output_dimensionality=parsed.dimensions)
-    vectors = await embed_parts(request, model.name, _contents(parsed.input), options, "input")
+    vectors = await embed_parts(request, model.name, contents_of(parsed.input), options, "input")
     encoding = VectorEncoding(parsed.encoding_format)
     encode = await encoder_for(request, model.name, encoding, parsed.dimensions)
     usage = Usage.of(vectors)
@@ -41,18 +42,6 @@ async def embeddings(request: Request) -> JSONResponse:
             "usage": {"prompt_tokens": usage.prompt_token_count, "total_tokens": usage.prompt_token_count},
         }
     )
-
-
-def _contents(value: str | list[str] | list[int] | list[list[int]]) -> list[tuple[Part, ...]]:
-    """One Content per input: a text, or the token ids of one text in the served model's own
-    vocabulary (checked by the service, which names a bad id as ``input[i][j]``)."""
-    if isinstance(value, str):
-        items: list[str | list[int]] = [value]
-    elif value and isinstance(value[0], int):
-        items = [cast("list[int]", value)]  # one input's ids
-    else:
-        items = cast("list[str | list[int]]", value)
-    return [(TextPart(v),) if isinstance(v, str) else (TokenIdsPart(tuple(v)),) for v in items]
 
 
 def model_json(model: ModelDescriptor) -> dict[str, Any]:
