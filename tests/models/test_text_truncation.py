@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from omnivec.runtime.backends.base import InputTooLong
+from omnivec.runtime.backends.base import InputError, InputTooLong
 from omnivec.runtime.backends.loader import load_backend
 from omnivec.runtime.backends.prompts import render
 from omnivec.runtime.backends.text import SentenceTransformerBackend
 from omnivec.runtime.inputs import ModelInput
-from omnivec.types import TaskType, Truncation
+from omnivec.types import TaskType, TokenIdsPart, Truncation
 from tests.support import tiny_text_models
 
 LONG = " ".join(["the cat sat on the mat"] * 30)  # far over the tiny models' 48 tokens
@@ -120,3 +120,29 @@ def test_truncation_start_keeps_specials_and_prompt(
     assert start.truncated and start.token_count == limit
     assert start.payload.input_ids.tolist() == expected
     assert end.payload.input_ids.tolist() == [*full[: limit - suffix], *full[len(full) - suffix :]]
+
+
+def test_token_ids_get_the_special_tokens_and_are_cut_like_text(tmp_path: Path) -> None:
+    backend = _text_backend(tiny_text_models.build_bert_mean(tmp_path))
+    tokenizer, limit = backend.tokenizer, backend.info.max_tokens
+    short, long = "the red planet is mars", " ".join(random.Random(1).choices(tiny_text_models.WORDS, k=80))
+    items = [
+        ModelInput(
+            (TokenIdsPart(tuple(tokenizer(t, add_special_tokens=False)["input_ids"])),), truncation=side
+        )
+        for t, side in ((short, None), (long, None), (long, Truncation.START))
+    ]
+    as_text = backend.prepare(
+        [ModelInput((short,)), ModelInput((long,), truncation=Truncation.START)], auto_truncate=True
+    )
+    given = backend.prepare(items, auto_truncate=True)
+    assert given[0].payload.input_ids.tolist() == tokenizer(short)["input_ids"]
+    assert (
+        given[1].payload.input_ids.tolist() == tokenizer(long, truncation=True, max_length=limit)["input_ids"]
+    )
+    assert given[2].payload.input_ids.tolist() == as_text[1].payload.input_ids.tolist()
+    assert [g.token_count for g in given] == [len(tokenizer(short)["input_ids"]), limit, limit]
+    with pytest.raises(InputTooLong):
+        backend.prepare(items[1:2], auto_truncate=False)
+    with pytest.raises(InputError, match="token ids"):
+        backend.prepare([ModelInput((TokenIdsPart((len(tokenizer),)),))], auto_truncate=True)
