@@ -402,6 +402,7 @@ def describe(info: BackendInfo) -> ModelDescriptor:
         interleaved=info.interleaved,
         audio_sample_rate=info.audio_sample_rate,
         engine=info.engine,
+        vocab_size=info.vocab_size,
     )
 
 

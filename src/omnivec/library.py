@@ -48,6 +48,7 @@ from omnivec.types import (
     StoreDocument,
     TaskType,
     TextPart,
+    TokenIdsPart,
 )
 
 T = TypeVar("T")
@@ -79,7 +80,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def to_part(item: PartLike) -> Part:
     """A text, ``Path``, ``bytes``/``bytearray``, PIL image or Part as a Part; the media type of
     bytes and files is read from their content (PNG, JPEG, WebP, WAV, MP3, MP4, PDF…)."""
-    if isinstance(item, TextPart | BlobPart | FileRefPart):
+    if isinstance(item, TextPart | BlobPart | FileRefPart | TokenIdsPart):
         return item
     if isinstance(item, str):
         return TextPart(item)

@@ -40,6 +40,14 @@ class PromptStyle(enum.StrEnum):
     NOMIC = "nomic"  # "search_query: …" / "search_document: …"
 
 
+class Truncation(enum.StrEnum):
+    """Which side of an over-long input is cut away. Unset (``None`` in ``EmbedOptions``), the
+    model's own tokenizer decides: the end, for nearly every model."""
+
+    END = "END"  # keep the start of the text
+    START = "START"  # keep the end of the text (task prompt and special tokens stay in place)
+
+
 class Modality(enum.StrEnum):
     TEXT = "TEXT"
     IMAGE = "IMAGE"
@@ -106,7 +114,15 @@ class FileRefPart:
     clip: Clip | None = None
 
 
-Part = TextPart | BlobPart | FileRefPart
+@dataclass(frozen=True, slots=True)
+class TokenIdsPart:
+    """A whole Content given as token ids of the served model's own tokenizer, without its
+    special tokens (those are added as the tokenizer adds them) and without a task prompt."""
+
+    ids: tuple[int, ...]
+
+
+Part = TextPart | BlobPart | FileRefPart | TokenIdsPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +131,7 @@ class EmbedOptions:
     title: str | None = None
     output_dimensionality: int | None = None
     auto_truncate: bool = True
+    truncation: Truncation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +190,9 @@ class ModelDescriptor:
     audio_sample_rate: int | None = None
     # Which engine computes the vectors (fp32, bf16, onnx, onnx-int8, torch).
     engine: str = ""
+    # How many token ids the model's tokenizer knows (inputs given as ids must be below it);
+    # None when the model cannot take token ids.
+    vocab_size: int | None = None
 
 
 # --- File Search stores ---------------------------------------------------------------------

@@ -32,6 +32,27 @@ def assert_same_vectors(got: Any, want: np.ndarray) -> None:
 
 
 @pytest.fixture(scope="session")
+def minilm_tokenizer() -> Any:
+    """The served MiniLM's own tokenizer, loaded independently of the server."""
+    from transformers import AutoTokenizer
+
+    from omnivec.runtime.backends.loader import bundled_minilm_dir
+
+    return AutoTokenizer.from_pretrained(str(bundled_minilm_dir()), local_files_only=True)
+
+
+def one_token_words(tokenizer: Any, count: int) -> list[str]:
+    """``count`` distinct words that the tokenizer keeps whole (one token each, alone or in a
+    sentence), so a text of them can be cut at any word by its token count."""
+    vocab = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
+    words = [w for w, _ in vocab if w.isalpha() and w.isascii() and w.islower() and len(w) >= 4]
+    chosen = words[:count]
+    assert len(chosen) == count
+    assert len(tokenizer(" ".join(chosen), add_special_tokens=False)["input_ids"]) == count
+    return chosen
+
+
+@pytest.fixture(scope="session")
 def minilm_model(minilm_server: RunningServer) -> str:
     return minilm_server.container.runtime.model_ids()[0]
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 import numpy as np
 
-from omnivec.runtime.inputs import EncodedItem
-from omnivec.services.embedding_cache import EmbeddingCache
-from omnivec.types import Modality
+from omnivec.runtime.inputs import EncodedItem, ModelInput
+from omnivec.services.embedding_cache import EmbeddingCache, cache_key
+from omnivec.types import Modality, TokenIdsPart, Truncation
 from tests.dialects.conftest import assert_same_vectors, gemini_vectors
 from tests.support.server import RunningServer
 
@@ -72,3 +73,13 @@ def test_memory_bound_evicts_least_recently_used() -> None:
 
     assert asyncio.run(run()) == [True, False, True, True]
     assert cache.stats().bytes <= cache.max_bytes
+
+
+def test_key_covers_the_cut_side_and_token_ids() -> None:
+    text = ModelInput(("a text that may be cut",))
+    sides = (None, Truncation.END, Truncation.START)
+    assert len({cache_key("m", replace(text, truncation=side), True) for side in sides}) == 3
+    ids = ModelInput((TokenIdsPart((7, 8)),))
+    assert cache_key("m", ids, True) == cache_key("m", ModelInput((TokenIdsPart((7, 8)),)), True)
+    assert cache_key("m", ids, True) != cache_key("m", ModelInput((TokenIdsPart((7, 9)),)), True)
+    assert cache_key("m", ids, True) not in {cache_key("m", ModelInput(("7 8",)), True), None}

@@ -12,7 +12,7 @@ import pytest
 from sentence_transformers.util.quantization import quantize_embeddings
 
 from omnivec.services.calibration import calibration_texts
-from tests.dialects.conftest import assert_same_vectors, gemini_vectors
+from tests.dialects.conftest import assert_same_vectors, gemini_vectors, one_token_words
 from tests.support.server import RunningServer
 
 TEXTS = ["Rome is the capital of Italy.", "The mitochondria is the powerhouse of the cell."]
@@ -87,6 +87,34 @@ def test_int8_keeps_retrieval_quality(minilm_server: RunningServer, minilm_model
     assert (top_float == top_int8).mean() >= 0.9
 
 
+def test_truncate_start_keeps_the_tail(
+    minilm_server: RunningServer, minilm_model: str, minilm_tokenizer: object
+) -> None:
+    """START cuts the start of an over-long text: its vector is that of the text's tail (as many
+    words as fit between [CLS] and [SEP]) on the Gemini route; END keeps the head."""
+    limit = minilm_server.container.catalogue.resolve(minilm_model).input_token_limit
+    words = one_token_words(minilm_tokenizer, limit + 100)
+    head, tail = " ".join(words[: limit - 2]), " ".join(words[-(limit - 2) :])
+    client = cohere.ClientV2(base_url=minilm_server.base_url, api_key="unused")
+    got = {
+        side: client.embed(
+            texts=[" ".join(words)],
+            model=minilm_model,
+            input_type="search_query",
+            embedding_types=["float"],
+            truncate=side,
+        )
+        for side in ("START", "END")
+    }
+    want = gemini_vectors(minilm_server, minilm_model, [tail, head], taskType="RETRIEVAL_QUERY")
+    assert_same_vectors(got["START"].embeddings.float_, want[:1])
+    assert_same_vectors(got["END"].embeddings.float_, want[1:])
+    start, end = (np.array(got[side].embeddings.float_[0]) for side in ("START", "END"))  # type: ignore[index]
+    assert float(start @ end) < 0.99
+    meta = got["START"].meta
+    assert meta and meta.billed_units and meta.billed_units.input_tokens == limit
+
+
 def test_rerank(minilm_server: RunningServer, minilm_model: str) -> None:
     client = cohere.ClientV2(base_url=minilm_server.base_url, api_key="unused")
     docs = ["Paris is in France.", "Rome is the capital of Italy.", "Cells have mitochondria."]
@@ -109,7 +137,7 @@ def test_errors_in_cohere_shape(fake_server: RunningServer, fake_model: str) -> 
         {"model": fake_model, "texts": ["x"], "images": ["data:image/png;base64,AAAA"]},
         {"model": fake_model, "texts": ["x"], "embedding_types": ["float16"]},
         {"model": fake_model, "images": ["https://example.com/cat.png"]},
-        {"model": fake_model, "texts": ["x"], "truncate": "START"},
+        {"model": fake_model, "texts": ["x"], "truncate": "MIDDLE"},
     ]
     for body in bad_bodies:
         r = httpx.post(fake_server.base_url + "/v2/embed", json=body)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import numpy as np
 import openai
 import pytest
 
-from tests.dialects.conftest import assert_same_vectors, gemini_vectors
+from tests.dialects.conftest import assert_same_vectors, gemini_vectors, one_token_words
 from tests.support.server import RunningServer
 
 TEXTS = ["The cat sat on the mat.", "Quarterly revenue grew 12%.", "¿Dónde está la estación?"]
@@ -62,6 +63,47 @@ def test_langchain_openai(minilm_server: RunningServer, minilm_model: str) -> No
     want = gemini_vectors(minilm_server, minilm_model, TEXTS)
     assert_same_vectors(docs, want)
     assert_same_vectors([query], want[1:2])
+
+
+def test_token_ids_of_the_models_own_tokenizer(
+    minilm_server: RunningServer, minilm_model: str, minilm_tokenizer: Any
+) -> None:
+    """Ids from the served model's tokenizer embed as the text itself: special tokens added, no
+    task prompt, over-long input cut like text; usage counts the real tokens."""
+    client = openai.OpenAI(base_url=minilm_server.base_url + "/v1", api_key="unused", max_retries=0)
+    limit = minilm_server.container.catalogue.resolve(minilm_model).input_token_limit
+    long_text = " ".join(one_token_words(minilm_tokenizer, limit + 20))
+    texts = [*TEXTS, long_text]
+    ids = [minilm_tokenizer(t, add_special_tokens=False).input_ids for t in texts]
+    result = client.embeddings.create(model=minilm_model, input=ids)  # the SDK's default base64
+    want = gemini_vectors(minilm_server, minilm_model, texts)
+    assert_same_vectors([d.embedding for d in result.data], want)
+    assert result.usage.prompt_tokens == sum(len(i) + 2 for i in ids[:-1]) + limit
+    one = client.embeddings.create(model=minilm_model, input=ids[0], encoding_format="float")
+    assert_same_vectors([one.data[0].embedding], want[:1])
+    assert one.usage.prompt_tokens == len(ids[0]) + 2
+
+
+def test_token_ids_refused_in_openai_shape(
+    minilm_server: RunningServer, minilm_model: str, fake_server: RunningServer, fake_model: str
+) -> None:
+    client = openai.OpenAI(base_url=minilm_server.base_url + "/v1", api_key="unused", max_retries=0)
+    vocab = minilm_server.container.catalogue.resolve(minilm_model).vocab_size
+    assert vocab == 30522
+    for ids, param in (([[101, 2000], [7592, vocab]], "input[1][1]"), ([[5, -1]], "input[0][1]")):
+        with pytest.raises(openai.BadRequestError) as bad:
+            client.embeddings.create(model=minilm_model, input=ids)
+        error = bad.value.body
+        assert isinstance(error, dict) and error["param"] == param, error
+        assert error["type"] == "invalid_request_error" and "vocabulary" in error["message"]
+    with pytest.raises(openai.BadRequestError) as empty:
+        client.embeddings.create(model=minilm_model, input=[[]])
+    assert "at least one token id" in empty.value.message
+    # The fake backend has no tokenizer: it cannot take ids, and says so.
+    fake = openai.OpenAI(base_url=fake_server.base_url + "/v1", api_key="unused", max_retries=0)
+    with pytest.raises(openai.BadRequestError) as no_ids:
+        fake.embeddings.create(model=fake_model, input=[[1, 2, 3]])
+    assert "cannot take token ids" in no_ids.value.message
 
 
 def test_models_list_and_get(fake_server: RunningServer, fake_model: str) -> None:
@@ -161,3 +203,38 @@ def test_batch_api_for_embeddings(fake_server: RunningServer, fake_model: str) -
     assert google_path.batches.retrieve(batch.id).status == "completed"
     with pytest.raises(openai.BadRequestError):
         client.files.create(file=("in.jsonl", io.BytesIO(data)), purpose="fine-tune")
+
+
+def test_batch_api_takes_token_ids(
+    minilm_server: RunningServer, minilm_model: str, minilm_tokenizer: Any
+) -> None:
+    import io
+    import json
+    import time
+
+    client = openai.OpenAI(base_url=minilm_server.base_url + "/v1", api_key="unused")
+    ids = [minilm_tokenizer(t, add_special_tokens=False).input_ids for t in TEXTS[:2]]
+    bodies = [{"model": minilm_model, "input": ids}, {"model": minilm_model, "input": [[1, 10**6]]}]
+    lines = [
+        {"custom_id": str(i), "method": "POST", "url": "/v1/embeddings", "body": body}
+        for i, body in enumerate(bodies)
+    ]
+    data = "\n".join(json.dumps(line) for line in lines).encode()
+    uploaded = client.files.create(file=("ids.jsonl", io.BytesIO(data)), purpose="batch")
+    batch = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/embeddings", completion_window="24h"
+    )
+    deadline = time.monotonic() + 60
+    while batch.status not in ("completed", "failed", "cancelled", "expired"):
+        assert time.monotonic() < deadline, batch.status
+        time.sleep(0.1)
+        batch = client.batches.retrieve(batch.id)
+    assert batch.status == "completed" and batch.output_file_id
+    out = [json.loads(line) for line in client.files.content(batch.output_file_id).text.splitlines()]
+    embedded = out[0]["response"]["body"]
+    assert_same_vectors(
+        [d["embedding"] for d in embedded["data"]], gemini_vectors(minilm_server, minilm_model, TEXTS[:2])
+    )
+    assert embedded["usage"]["prompt_tokens"] == sum(len(i) + 2 for i in ids)
+    assert out[1]["response"]["status_code"] == 400
+    assert "vocabulary" in json.dumps(out[1])

@@ -8,7 +8,7 @@ import pytest
 from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 
-from tests.dialects.conftest import assert_same_vectors, gemini_vectors
+from tests.dialects.conftest import assert_same_vectors, gemini_vectors, one_token_words
 from tests.support.server import RunningServer
 
 
@@ -78,3 +78,14 @@ def test_errors_in_tei_shape(fake_server: RunningServer) -> None:
         assert r.json()["error_type"] == "Validation" and r.json()["error"]
     with pytest.raises(HfHubHTTPError):
         InferenceClient(base_url=fake_server.base_url).feature_extraction("x", prompt_name="nonsense")
+
+
+def test_truncation_direction_left_keeps_the_tail(
+    minilm_server: RunningServer, minilm_model: str, minilm_tokenizer: object
+) -> None:
+    limit = minilm_server.container.catalogue.resolve(minilm_model).input_token_limit
+    words = one_token_words(minilm_tokenizer, limit + 50)
+    client = InferenceClient(base_url=minilm_server.base_url)
+    got = client.feature_extraction(" ".join(words), truncate=True, truncation_direction="Left")
+    want = gemini_vectors(minilm_server, minilm_model, [" ".join(words[-(limit - 2) :])])
+    assert_same_vectors(np.asarray(got).reshape(1, -1), want)

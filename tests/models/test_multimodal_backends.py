@@ -11,10 +11,10 @@ import pytest
 
 from omnivec.errors import InvalidArgument
 from omnivec.media.types import DecodedDocument, DocumentPage
-from omnivec.runtime.backends.base import Backend, InputTooLong
+from omnivec.runtime.backends.base import Backend, InputError, InputTooLong
 from omnivec.runtime.inputs import ModelInput
 from omnivec.runtime.runtime import Runtime
-from omnivec.types import Modality, TaskType
+from omnivec.types import Modality, TaskType, Truncation
 from tests.models.conftest import audio, image, video
 
 T, IMG, A, V, D = Modality.TEXT, Modality.IMAGE, Modality.AUDIO, Modality.VIDEO, Modality.DOCUMENT
@@ -229,6 +229,9 @@ def test_over_long_text_is_refused_or_cut(tiny_backend: Callable[..., Backend], 
     long_text = "abc " * (backend.info.max_tokens + 10)
     with pytest.raises(InputTooLong):
         backend.prepare([ModelInput((long_text,))], auto_truncate=False)
+    # These models cut only the end: asked to cut the start, they refuse rather than cut the end.
+    with pytest.raises(InputError, match="START"):
+        backend.prepare([ModelInput((long_text,), truncation=Truncation.START)], auto_truncate=True)
     media = media_for(name) if name != "eg2" else image()
     [item] = backend.prepare([ModelInput((long_text, media))], auto_truncate=True)
     assert item.truncated

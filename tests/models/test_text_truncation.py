@@ -3,16 +3,19 @@ honoured by every caller even while others ask for truncation on the same model 
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from omnivec.runtime.backends.base import InputTooLong
+from omnivec.runtime.backends.base import InputError, InputTooLong
 from omnivec.runtime.backends.loader import load_backend
+from omnivec.runtime.backends.prompts import render
 from omnivec.runtime.backends.text import SentenceTransformerBackend
 from omnivec.runtime.inputs import ModelInput
+from omnivec.types import TaskType, TokenIdsPart, Truncation
 from tests.support import tiny_text_models
 
 LONG = " ".join(["the cat sat on the mat"] * 30)  # far over the tiny models' 48 tokens
@@ -84,3 +87,62 @@ def test_auto_truncate_false_is_never_ignored_under_concurrency(tmp_path: Path) 
     assert len(refused) == rounds * threads // 2
     assert {exc.tokens for exc in refused} == {full}  # the true count, never a cut one
     assert set(truncated_counts) == {backend.info.max_tokens}
+
+
+@pytest.mark.parametrize(
+    ("builder", "task", "title"),
+    [
+        (tiny_text_models.build_bert_mean, None, "the title"),  # no prompt style: the title line
+        (tiny_text_models.build_qwen3_lasttoken, TaskType.RETRIEVAL_QUERY, None),  # Instruct: …
+    ],
+)
+def test_truncation_start_keeps_specials_and_prompt(
+    tmp_path: Path, builder: Callable[[Path], Path], task: TaskType | None, title: str | None
+) -> None:
+    """START keeps the end of the text; the special tokens and the prompt before it stay, and
+    END still keeps the start."""
+    backend = _text_backend(builder(tmp_path))
+    tokenizer, limit = backend.tokenizer, backend.info.max_tokens
+    text = " ".join(random.Random(0).choices(tiny_text_models.WORDS, k=150))  # no period to hide a shift
+    rendered = render(backend.info.prompt_style, text, task, title)
+    prompt = rendered[: len(rendered) - len(text)]
+    assert prompt  # the case has a prompt to keep
+    prefix, suffix = backend.cut.prefix, backend.cut.suffix
+    full = tokenizer(rendered)["input_ids"]
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    body = tokenizer(text, add_special_tokens=False)["input_ids"]
+    room = limit - prefix - len(prompt_ids) - suffix
+    expected = [*full[:prefix], *prompt_ids, *body[-room:], *full[len(full) - suffix :]]
+    start, end = backend.prepare(
+        [ModelInput((text,), task, title, side) for side in (Truncation.START, Truncation.END)],
+        auto_truncate=True,
+    )
+    assert start.truncated and start.token_count == limit
+    assert start.payload.input_ids.tolist() == expected
+    assert end.payload.input_ids.tolist() == [*full[: limit - suffix], *full[len(full) - suffix :]]
+
+
+def test_token_ids_get_the_special_tokens_and_are_cut_like_text(tmp_path: Path) -> None:
+    backend = _text_backend(tiny_text_models.build_bert_mean(tmp_path))
+    tokenizer, limit = backend.tokenizer, backend.info.max_tokens
+    short, long = "the red planet is mars", " ".join(random.Random(1).choices(tiny_text_models.WORDS, k=80))
+    items = [
+        ModelInput(
+            (TokenIdsPart(tuple(tokenizer(t, add_special_tokens=False)["input_ids"])),), truncation=side
+        )
+        for t, side in ((short, None), (long, None), (long, Truncation.START))
+    ]
+    as_text = backend.prepare(
+        [ModelInput((short,)), ModelInput((long,), truncation=Truncation.START)], auto_truncate=True
+    )
+    given = backend.prepare(items, auto_truncate=True)
+    assert given[0].payload.input_ids.tolist() == tokenizer(short)["input_ids"]
+    assert (
+        given[1].payload.input_ids.tolist() == tokenizer(long, truncation=True, max_length=limit)["input_ids"]
+    )
+    assert given[2].payload.input_ids.tolist() == as_text[1].payload.input_ids.tolist()
+    assert [g.token_count for g in given] == [len(tokenizer(short)["input_ids"]), limit, limit]
+    with pytest.raises(InputTooLong):
+        backend.prepare(items[1:2], auto_truncate=False)
+    with pytest.raises(InputError, match="token ids"):
+        backend.prepare([ModelInput((TokenIdsPart((len(tokenizer),)),))], auto_truncate=True)

@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from omnivec.types import Modality, TaskType
+from omnivec.types import Modality, TaskType, Truncation
 
 
 @dataclass(frozen=True, slots=True)
 class ModelInput:
     """The parts of one Content, in order. Text parts are ``str``, as the client sent them;
-    media parts are the decoded objects of ``omnivec.media``. ``task`` and ``title`` are
-    rendered into the model's own prompt convention by its backend."""
+    media parts are the decoded objects of ``omnivec.media``; a ``TokenIdsPart`` is a Content
+    given as the model's own token ids. ``task`` and ``title`` are rendered into the model's own
+    prompt convention by its backend. ``truncation`` is the side an over-long input loses (None:
+    the tokenizer's own)."""
 
     parts: tuple[Any, ...]
     task: TaskType | None = None
     title: str | None = None
+    truncation: Truncation | None = None
 
     @property
     def is_text_only(self) -> bool:

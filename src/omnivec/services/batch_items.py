@@ -12,7 +12,18 @@ import orjson
 
 from omnivec.errors import OmnivecError
 from omnivec.storage.records import BatchItem, ItemError, ItemResult
-from omnivec.types import BlobPart, Clip, EmbedInput, EmbedOptions, FileRefPart, Part, TaskType, TextPart
+from omnivec.types import (
+    BlobPart,
+    Clip,
+    EmbedInput,
+    EmbedOptions,
+    FileRefPart,
+    Part,
+    TaskType,
+    TextPart,
+    TokenIdsPart,
+    Truncation,
+)
 from omnivec.wire import batch_results
 
 
@@ -29,6 +40,8 @@ def encode_input(item: EmbedInput) -> bytes:
                     **_clip(part.clip),
                 }
             )
+        elif isinstance(part, TokenIdsPart):
+            parts.append({"ids": list(part.ids)})
         else:
             parts.append({"file": part.file_uri, "mime": part.mime_type, **_clip(part.clip)})
     o = item.options
@@ -39,6 +52,7 @@ def encode_input(item: EmbedInput) -> bytes:
             "title": o.title,
             "dims": o.output_dimensionality,
             "truncate": o.auto_truncate,
+            "side": o.truncation.value if o.truncation else None,
         }
     )
 
@@ -49,6 +63,8 @@ def decode_input(data: bytes) -> EmbedInput:
     for p in raw["parts"]:
         if "text" in p:
             parts.append(TextPart(p["text"]))
+        elif "ids" in p:
+            parts.append(TokenIdsPart(tuple(p["ids"])))
         elif "blob" in p:
             parts.append(BlobPart(p["mime"], base64.b64decode(p["blob"]), _clip_of(p)))
         else:
@@ -58,6 +74,7 @@ def decode_input(data: bytes) -> EmbedInput:
         title=raw["title"],
         output_dimensionality=raw["dims"],
         auto_truncate=raw["truncate"],
+        truncation=Truncation(raw["side"]) if raw.get("side") else None,
     )
     return EmbedInput(tuple(parts), options)
 

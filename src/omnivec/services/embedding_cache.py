@@ -1,9 +1,10 @@
 """A content-addressed cache of full model vectors, in front of the runtime.
 
-The key is the served model, the input exactly as the model would see it (task prompt already
-applied) and the truncation setting; the value is the model's full-width vector and its token
-counts, so a Matryoshka cut is applied after the cache and every output size shares one entry.
-Only text-only inputs are cached (media parts are decoded objects without a stable content key).
+The key is the served model, the input exactly as the model would see it (its text with the task
+and title, or its token ids), the truncation setting and the side a cut takes; the value is the
+model's full-width vector and its token counts, so a Matryoshka cut is applied after the cache
+and every output size shares one entry. Only text and token-id inputs are cached (media parts
+are decoded objects without a stable content key).
 
 The memory tier is an LRU bounded in bytes; an optional persistent tier (any ``VectorStore``,
 SQLite in the data directory by default) keeps entries across restarts.
@@ -22,7 +23,7 @@ import numpy as np
 import orjson
 
 from omnivec.runtime.inputs import EncodedItem, ModelInput
-from omnivec.types import Modality
+from omnivec.types import Modality, TokenIdsPart
 
 # Bookkeeping per memory entry beyond the vector bytes (key, tuple, dict, OrderedDict node).
 _ENTRY_OVERHEAD = 400
@@ -45,16 +46,21 @@ class CacheStats:
 
 
 def cache_key(model: str, item: ModelInput, auto_truncate: bool) -> bytes | None:
-    if not item.is_text_only:
+    if len(item.parts) == 1 and isinstance(item.parts[0], TokenIdsPart):
+        kind, parts = b"ids", [np.asarray(item.parts[0].ids, dtype="<i8").tobytes()]
+    elif item.is_text_only:
+        kind, parts = b"text", [p.encode("utf-8", "surrogatepass") for p in item.parts]
+    else:
         return None
     digest = hashlib.sha256()
-    digest.update(model.encode() + b"\0" + (b"T" if auto_truncate else b"F") + b"\0")
+    # The side a cut takes changes what the model reads of an over-long input.
+    side = item.truncation.value.encode() if item.truncation is not None else b"-"
+    digest.update(b"\0".join((model.encode(), b"T" if auto_truncate else b"F", side, kind, b"")))
     # The task and title become part of the prompt the model reads: they are part of the input.
     for field in (item.task.value if item.task else "", item.title if item.title is not None else "\x00none"):
         encoded = field.encode("utf-8", "surrogatepass")
         digest.update(len(encoded).to_bytes(8, "little") + encoded)
-    for part in item.parts:
-        encoded = part.encode("utf-8", "surrogatepass")
+    for encoded in parts:
         digest.update(len(encoded).to_bytes(8, "little") + encoded)
     return digest.digest()
 

@@ -28,6 +28,7 @@ from omnivec.types import (
     ModelDescriptor,
     Priority,
     TextPart,
+    TokenIdsPart,
 )
 
 
@@ -206,7 +207,7 @@ class EmbeddingService:
         decoder's slots bound how many decodes run at once); a failure is reported for the first
         failing input in request order, as decoding one after another would."""
         fields = [_field(field_prefix, i) for i in range(len(inputs))]
-        if all(isinstance(p, TextPart) for item in inputs for p in item.parts):
+        if all(isinstance(p, TextPart | TokenIdsPart) for item in inputs for p in item.parts):
             # Nothing to decode: no tasks to schedule.
             return [
                 await self._model_input(model, item, f, owner) for item, f in zip(inputs, fields, strict=True)
@@ -236,6 +237,8 @@ class EmbeddingService:
             raise InvalidArgument.at(
                 field + "content.parts", f"at most {self.max_parts} parts per content (got {len(item.parts)})"
             )
+        if any(isinstance(p, TokenIdsPart) for p in item.parts):
+            return self._token_ids_input(model, item, field)
         parts: list[object] = []
         tally = MediaTally()
         for j, part in enumerate(item.parts):
@@ -247,12 +250,37 @@ class EmbeddingService:
                     )
                 parts.append(part.text)
             else:
+                assert not isinstance(part, TokenIdsPart)  # token ids are a whole Content (above)
                 if isinstance(part, FileRefPart) and self.files is not None:
                     # Stored files reach the decoder as the bytes they hold, like inline_data.
                     part = await self.files.resolve(part, owner, where)
                 parts.extend(await self.decoder.decode(part, model, where, owner, tally))
         # The backend renders the task and title in its model's own prompt convention.
-        return ModelInput(tuple(parts), options.task_type, options.title)
+        return ModelInput(tuple(parts), options.task_type, options.title, options.truncation)
+
+    def _token_ids_input(self, model: ModelDescriptor, item: EmbedInput, field: str) -> ModelInput:
+        """A Content given as token ids: checked against the model's own vocabulary here, so a
+        bad id is named by its position (``input[i][j]``), before any model work."""
+        where = field.removesuffix(".") or "content"
+        part = item.parts[0]
+        if len(item.parts) != 1 or not isinstance(part, TokenIdsPart):
+            raise InvalidArgument.at(where, "token ids must be the whole content, not one part of several")
+        if model.vocab_size is None:
+            raise InvalidArgument.at(where, f"model {model.name} cannot take token ids; send the text itself")
+        if item.options.task_type is not None or item.options.title is not None:
+            raise InvalidArgument.at(where, "token ids are embedded as given: no task type or title applies")
+        if not part.ids:
+            raise InvalidArgument.at(where, "must contain at least one token id")
+        if len(part.ids) > self.max_text_chars:
+            raise InvalidArgument.at(where, f"at most {self.max_text_chars} token ids (got {len(part.ids)})")
+        vocab = model.vocab_size
+        for j, token in enumerate(part.ids):
+            if not 0 <= token < vocab:
+                raise InvalidArgument.at(
+                    f"{where}[{j}]",
+                    f"token id {token} is not in the vocabulary of model {model.name} (0 to {vocab - 1})",
+                )
+        return ModelInput((part,), truncation=item.options.truncation)
 
 
 def _field(prefix: str, index: int) -> str:

@@ -18,7 +18,7 @@ from omnivec.api.responses import JSONResponse
 from omnivec.api.text_inputs import check_count, embed_parts
 from omnivec.errors import InvalidArgument
 from omnivec.services.rerank import Reranker
-from omnivec.types import BlobPart, EmbedOptions, Part, TaskType, TextPart, Usage
+from omnivec.types import BlobPart, EmbedOptions, Part, TaskType, TextPart, Truncation, Usage
 from omnivec.wire.vectors import VectorEncoding
 
 router = dialect_router("cohere")
@@ -69,16 +69,13 @@ def contents_of(parsed: EmbedRequest) -> tuple[list[list[Part]], str]:
 @router.post("/v2/embed")
 async def embed(request: Request) -> JSONResponse:
     parsed = await read_json(request, EmbedRequest)
-    if parsed.truncate == "START":
-        raise InvalidArgument.at(
-            "truncate", "START is not supported: inputs are cut at the END, or refused (NONE)"
-        )
     contents, field = contents_of(parsed)
     model = container(request).catalogue.resolve(parsed.model)
     options = EmbedOptions(
         task_type=_TASKS[parsed.input_type] if parsed.input_type else None,
         output_dimensionality=parsed.output_dimension,
-        auto_truncate=parsed.truncate == "END",
+        auto_truncate=parsed.truncate != "NONE",
+        truncation=Truncation.START if parsed.truncate == "START" else Truncation.END,
     )
     vectors = await embed_parts(request, model.name, contents, options, field)
     by_type: dict[str, list[object]] = {}

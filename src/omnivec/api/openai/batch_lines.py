@@ -1,8 +1,8 @@
 """OpenAI Batch API lines <-> omnivec batch items.
 
 At submission each input line ``{"custom_id", "method", "url", "body": <embeddings request>}``
-becomes one batch item per input text (key = custom_id, metadata = how to answer), so the
-same worker runs it as any Gemini batch job. On download the items of one line are put back
+becomes one batch item per input, a text or its token ids (key = custom_id, metadata = how to
+answer), so the same worker runs it as any Gemini batch job. On download the items of one line are put back
 together into one OpenAI embeddings response per line.
 """
 
@@ -15,12 +15,13 @@ import orjson
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from omnivec.api.errors import validation_error
+from omnivec.api.openai.inputs import contents_of
 from omnivec.api.openai.schemas import EmbeddingsRequest
 from omnivec.errors import InvalidArgument, OmnivecError
 from omnivec.services.batch_items import vector_of
 from omnivec.services.batches import BatchRequest
 from omnivec.storage.records import BatchItem, ItemResult
-from omnivec.types import EmbedInput, EmbedOptions, TextPart
+from omnivec.types import EmbedInput, EmbedOptions
 from omnivec.wire.vectors import VectorEncoding, encode
 
 EMBEDDINGS_ENDPOINT = "/v1/embeddings"
@@ -51,19 +52,17 @@ def requests_of(lines: Iterable[tuple[int, BatchLine | OmnivecError]], model: st
             yield BatchRequest(key=f"line-{index + 1}", metadata={"n": 1, "i": 0}, error=parsed)
             continue
         error = _line_error(parsed, model)
-        texts = [parsed.body.input] if isinstance(parsed.body.input, str) else parsed.body.input
-        if error is None and (not texts or not isinstance(texts[0], str)):
-            error = InvalidArgument.at("body.input", "must be a string or a list of strings")
+        contents = contents_of(parsed.body.input)
+        if error is None and not contents:
+            error = InvalidArgument.at("body.input", "must contain at least one input")
         if error is not None:
             yield BatchRequest(key=parsed.custom_id, metadata={"n": 1, "i": 0}, error=error)
             continue
         options = EmbedOptions(output_dimensionality=parsed.body.dimensions)
-        meta = {"n": len(texts), "model": parsed.body.model, "encoding": parsed.body.encoding_format}
-        for i, text in enumerate(texts):
+        meta = {"n": len(contents), "model": parsed.body.model, "encoding": parsed.body.encoding_format}
+        for i, parts in enumerate(contents):
             yield BatchRequest(
-                key=parsed.custom_id,
-                metadata={**meta, "i": i},
-                input=EmbedInput((TextPart(str(text)),), options),
+                key=parsed.custom_id, metadata={**meta, "i": i}, input=EmbedInput(parts, options)
             )
 
 

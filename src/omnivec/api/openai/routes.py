@@ -9,11 +9,11 @@ from fastapi import Request
 from omnivec.api.context import container, read_json
 from omnivec.api.dialect import dialect_router
 from omnivec.api.openai.batches import add_routes
+from omnivec.api.openai.inputs import contents_of
 from omnivec.api.openai.schemas import EmbeddingsRequest
 from omnivec.api.quantized import encoder_for
 from omnivec.api.responses import JSONResponse
-from omnivec.api.text_inputs import embed_texts
-from omnivec.errors import InvalidArgument
+from omnivec.api.text_inputs import embed_parts
 from omnivec.types import EmbedOptions, ModelDescriptor, Usage
 from omnivec.wire.vectors import VectorEncoding
 
@@ -25,10 +25,9 @@ MODELS_PREFIXES = ("/v1beta/openai", "/openai/v1")
 
 async def embeddings(request: Request) -> JSONResponse:
     parsed = await read_json(request, EmbeddingsRequest)
-    texts = _texts(parsed.input)
     model = container(request).catalogue.resolve(parsed.model)
     options = EmbedOptions(output_dimensionality=parsed.dimensions)
-    vectors = await embed_texts(request, model.name, texts, options, "input")
+    vectors = await embed_parts(request, model.name, contents_of(parsed.input), options, "input")
     encoding = VectorEncoding(parsed.encoding_format)
     encode = await encoder_for(request, model.name, encoding, parsed.dimensions)
     usage = Usage.of(vectors)
@@ -43,20 +42,6 @@ async def embeddings(request: Request) -> JSONResponse:
             "usage": {"prompt_tokens": usage.prompt_token_count, "total_tokens": usage.prompt_token_count},
         }
     )
-
-
-def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if value and not isinstance(value[0], str):
-        # Token ids are only meaningful in the tokenizer of the client's own model (tiktoken's for
-        # OpenAI's); omnivec's models have other vocabularies, so they cannot be embedded as sent.
-        raise InvalidArgument.at(
-            "input",
-            "token ids are not accepted: they belong to another model's vocabulary. Send the text "
-            "itself (LangChain: OpenAIEmbeddings(check_embedding_ctx_length=False)).",
-        )
-    return [str(v) for v in value]
 
 
 def model_json(model: ModelDescriptor) -> dict[str, Any]:

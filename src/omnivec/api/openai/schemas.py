@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-TokenIds = list[Annotated[StrictInt, Field(ge=0)]]
+# Ids of the served model's own vocabulary; their range is checked against that model.
+TokenIds = list[StrictInt]
 
 
 class EmbeddingsRequest(BaseModel):

@@ -16,7 +16,7 @@ from omnivec.api.text_inputs import check_count, embed_texts
 from omnivec.errors import InvalidArgument
 from omnivec.runtime.backends.prompts import render as render_prompt
 from omnivec.services.rerank import Reranker
-from omnivec.types import EmbedOptions, ModelDescriptor, TaskType
+from omnivec.types import EmbedOptions, ModelDescriptor, TaskType, Truncation
 
 router = dialect_router("tei")
 
@@ -58,6 +58,7 @@ async def embed(request: Request) -> JSONResponse:
         task_type=task_of(parsed.prompt_name),
         output_dimensionality=parsed.dimensions,
         auto_truncate=parsed.truncate,
+        truncation=Truncation.START if parsed.truncation_direction.lower() == "left" else Truncation.END,
     )
     vectors = await embed_texts(request, served_model(request).name, texts, options, "inputs")
     out = [v.values for v in vectors]

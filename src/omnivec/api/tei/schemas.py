@@ -15,7 +15,7 @@ class EmbedRequest(TeiModel):
     inputs: StrictStr | list[StrictStr]
     normalize: StrictBool = True
     truncate: StrictBool = False
-    truncation_direction: Literal["right", "Right"] = "right"
+    truncation_direction: Literal["right", "Right", "left", "Left"] = "right"
     prompt_name: StrictStr | None = None
     dimensions: Annotated[StrictInt, Field(ge=1)] | None = None
 

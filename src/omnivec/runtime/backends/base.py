@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from omnivec.errors import InvalidArgument
-from omnivec.types import Modality, PromptStyle
+from omnivec.types import Modality, PromptStyle, Truncation
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,6 +40,9 @@ class BackendInfo:
     # How the model computes: "fp32", "bf16", "onnx", "onnx-int8" for text models, "torch" for
     # backends that run in the checkpoint's own precision.
     engine: str = "torch"
+    # The size of the tokenizer's vocabulary, for inputs given as token ids; None when the
+    # backend cannot take token ids.
+    vocab_size: int | None = None
 
 
 class InputError(InvalidArgument):
@@ -64,6 +67,17 @@ class InputTooLong(InputError):
         )
         self.tokens = tokens
         self.limit = limit
+
+
+def refuse_start_cut(index: int, item: ModelInput, model_id: str) -> None:
+    """For a backend that can cut only the end of an over-long input, about to cut one: a cut
+    of the start is refused, never silently made at the other end."""
+    if item.truncation is Truncation.START:
+        raise InputError(
+            index,
+            f"the input is over the token limit of model {model_id}, which can cut only its end "
+            "(truncation at the START is not supported for it); shorten it",
+        )
 
 
 @contextlib.contextmanager

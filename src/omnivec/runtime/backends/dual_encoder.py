@@ -24,7 +24,7 @@ import torch
 
 from omnivec.errors import ModelLoadError
 from omnivec.media.types import DecodedAudio, DecodedDocument, DecodedImage, DecodedVideo
-from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong, preparing
+from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong, preparing, refuse_start_cut
 from omnivec.runtime.backends.device import resolve_device
 from omnivec.runtime.backends.media_parts import (
     audio_at,
@@ -157,6 +157,8 @@ class DualEncoderBackend:
         texts = [p for p in parts if isinstance(p, str)]
         if texts:
             segment, n, truncated = self._text(0, "\n".join(texts), index, auto_truncate)
+            if truncated:
+                refuse_start_cut(index, item, self.info.model_id)
             segments.append(segment)
             tokens[Modality.TEXT] = n
         media = [p for p in item.parts if not isinstance(p, str)]

@@ -18,7 +18,7 @@ from omnivec.runtime.backends.base import BackendInfo, InputTooLong
 from omnivec.runtime.backends.prompts import prompted_parts
 from omnivec.runtime.backends.tokens import TokenSpan
 from omnivec.runtime.inputs import ModelInput, PreparedItem
-from omnivec.types import Modality, PromptStyle
+from omnivec.types import Modality, PromptStyle, Truncation
 
 _ALL_MODALITIES = frozenset(Modality)
 
@@ -71,6 +71,8 @@ class FakeBackend:
                 if not auto_truncate:
                     raise InputTooLong(index, tokens, self.info.max_tokens)
                 truncated, tokens = True, self.info.max_tokens
+                if item.truncation is Truncation.START:  # another part of the text is kept
+                    digest.update(b"cut-start")
             seed = int.from_bytes(digest.digest()[:8], "little")
             prepared.append(PreparedItem(tokens, tokens, seed, truncated, by_modality))
         return prepared

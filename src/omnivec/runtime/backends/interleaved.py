@@ -23,7 +23,7 @@ import torch
 
 from omnivec.errors import ModelLoadError
 from omnivec.media.types import DecodedDocument, DecodedImage
-from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong, preparing
+from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong, preparing, refuse_start_cut
 from omnivec.runtime.backends.media_parts import check_modalities, document_pieces, l2_normalised, rgb
 from omnivec.runtime.backends.prompts import prompted_parts
 from omnivec.runtime.inputs import ModelInput, PreparedItem
@@ -166,6 +166,7 @@ class InterleavedBackend:
         if len(sequence.input_ids) > limit:
             if not auto_truncate:
                 raise InputTooLong(index, len(sequence.input_ids), limit)
+            refuse_start_cut(index, item, self.info.model_id)
             elements, sequence = self._fit(index, elements, instruction, limit)
             truncated = True
         tokens = self._tokens_by_modality(elements, sequence)

@@ -20,12 +20,19 @@ from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import BackendInfo, InputError, InputTooLong
 from omnivec.runtime.backends.device import accelerator_model_kwargs, on_stream, resolve_device
 from omnivec.runtime.backends.model_dir import LoadRequest, open_directory
-from omnivec.runtime.backends.prompts import render
+from omnivec.runtime.backends.prompts import parse_gemini_prefix, render
 from omnivec.runtime.backends.registry import ModelFamily, register
-from omnivec.runtime.backends.tokens import PaddingRule, TokenCut, pad_batch, token_ids
+from omnivec.runtime.backends.tokens import (
+    PaddingRule,
+    SpecialTokens,
+    TokenCut,
+    TokenIds,
+    pad_batch,
+    token_ids,
+)
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.settings import ENGINES
-from omnivec.types import Modality, PromptStyle
+from omnivec.types import Modality, PromptStyle, TokenIdsPart, Truncation
 
 log = get_logger(__name__)
 
@@ -40,6 +47,7 @@ class SentenceTransformerBackend:
         self.tokenizer = model.tokenizer
         self.padding = PaddingRule.of(self.tokenizer)
         self.cut = TokenCut.of(self.tokenizer)
+        self.specials = SpecialTokens.of(self.tokenizer)
         # A fast tokenizer keeps its truncation setting as shared, mutable state, and every call
         # that names a different setting rewrites it. ``prepare`` only ever asks for none; this
         # first call settles that before any worker thread runs, so no call writes it again.
@@ -89,35 +97,84 @@ class SentenceTransformerBackend:
             normalized="Normalize" in modules,
             source=source,
             description=f"Text embedding model ({' -> '.join(modules)}).",
+            vocab_size=len(model.tokenizer),
         )
         return cls(model, info, torch_device)
 
     # --- CPU step -------------------------------------------------------------------------
     def prepare(self, inputs: Sequence[ModelInput], *, auto_truncate: bool) -> list[PreparedItem]:
-        texts = []
+        tokenised: list[TokenIds | None] = [None] * len(inputs)
+        rendered: dict[int, str] = {}
         for index, item in enumerate(inputs):
-            if not item.is_text_only:
+            given = next((p for p in item.parts if isinstance(p, TokenIdsPart)), None)
+            if given is not None:
+                tokenised[index] = self._given_ids(index, given)
+            elif not item.is_text_only:
                 raise InputError(index, f"model {self.info.model_id} takes only text")
-            texts.append(render(self.info.prompt_style, item.text(), item.task, item.title))
+            else:
+                rendered[index] = render(self.info.prompt_style, item.text(), item.task, item.title)
         limit = self.info.max_tokens
         # Always tokenised without truncation, and cut here: an over-long input is seen (never
         # silently cut), and the shared tokenizer is never switched between settings by
         # concurrent callers. No attention mask: unpadded, it is all ones; padding writes it.
-        encoded = self.tokenizer(
-            texts, truncation=False, add_special_tokens=True, return_attention_mask=False, verbose=False
-        )
+        if rendered:
+            encoded = self.tokenizer(
+                list(rendered.values()),
+                truncation=False,
+                add_special_tokens=True,
+                return_attention_mask=False,
+                verbose=False,
+            )
+            for position, index in enumerate(rendered):
+                tokenised[index] = token_ids(encoded, position)
         prepared: list[PreparedItem] = []
-        for index in range(len(texts)):
-            tokens = token_ids(encoded, index)
+        for index, (item, tokens) in enumerate(zip(inputs, tokenised, strict=True)):
+            assert tokens is not None
             n = len(tokens)
             truncated = False
             if n > limit:
                 if not auto_truncate:
                     raise InputTooLong(index, n, limit)
-                tokens, truncated = self.cut(tokens, limit), True
+                if item.truncation is Truncation.START:
+                    pinned = self._prompt_tokens(rendered[index], item.text()) if index in rendered else 0
+                    tokens = self.cut(tokens, limit, keep_end=True, pinned=pinned)
+                else:
+                    tokens = self.cut(tokens, limit, keep_end=None if item.truncation is None else False)
+                truncated = True
                 n = len(tokens)
             prepared.append(PreparedItem(n, n, tokens, truncated, {Modality.TEXT: n}))
         return prepared
+
+    def _given_ids(self, index: int, part: TokenIdsPart) -> TokenIds:
+        """Ids of the model's own vocabulary, with the special tokens its tokenizer adds."""
+        ids = np.asarray(part.ids, dtype=np.int64)
+        vocab = self.info.vocab_size or 0
+        if ids.size == 0 or int(ids.min()) < 0 or int(ids.max()) >= vocab:
+            raise InputError(
+                index, f"token ids must be between 0 and {vocab - 1} for model {self.info.model_id}"
+            )
+        return self.specials.around(part.ids)
+
+    def _prompt_tokens(self, rendered: str, text: str) -> int:
+        """How many tokens of ``rendered`` (after its special prefix) are the task prompt and
+        title rather than the client's text: a cut of the start keeps them."""
+        prefixed = parse_gemini_prefix(text)
+        body = prefixed.text if prefixed is not None else text
+        prompt_chars = len(rendered) - len(body) if rendered.endswith(body) else 0
+        if prompt_chars <= 0:
+            return 0
+        if getattr(self.tokenizer, "is_fast", False):
+            offsets = self.tokenizer(
+                rendered,
+                truncation=False,
+                add_special_tokens=False,
+                return_offsets_mapping=True,
+                verbose=False,
+            )["offset_mapping"]
+            # A token that straddles the boundary belongs to the prompt: it stays.
+            return sum(1 for start, _ in offsets if start < prompt_chars)
+        prompt = rendered[:prompt_chars]
+        return len(self.tokenizer(prompt, add_special_tokens=False, verbose=False)["input_ids"])
 
     # --- device step ----------------------------------------------------------------------
     def forward(self, items: Sequence[PreparedItem]) -> Any:

@@ -65,18 +65,54 @@ class TokenCut:
                 return TokenCut(start, len(full) - start - len(plain), left)
         return TokenCut(0, 0, left)  # no recognisable layout: cut the sequence as it is
 
-    def __call__(self, tokens: TokenIds, limit: int) -> TokenIds:
+    def __call__(
+        self, tokens: TokenIds, limit: int, *, keep_end: bool | None = None, pinned: int = 0
+    ) -> TokenIds:
+        """``keep_end`` overrides the tokenizer's side (True: the start of the content goes).
+        When the start goes, the ``pinned`` content tokens right after the special prefix (the
+        task prompt) stay with it."""
         n = len(tokens)
-        keep = max(limit - self.prefix - self.suffix, 0)
-        head = np.arange(self.prefix)
+        left = self.left if keep_end is None else keep_end
+        head_size = self.prefix + min(pinned if left else 0, max(limit - self.prefix - self.suffix, 0))
+        keep = max(limit - head_size - self.suffix, 0)
+        head = np.arange(head_size)
         tail = np.arange(n - self.suffix, n)
-        body_start = n - self.suffix - keep if self.left else self.prefix
+        body_start = n - self.suffix - keep if left else head_size
         body = np.arange(body_start, body_start + keep)
         index = np.concatenate([head, body, tail])
         return TokenIds(
             tokens.input_ids[index],
             tokens.token_type_ids[index] if tokens.token_type_ids is not None else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialTokens:
+    """The special tokens a tokenizer puts around one sequence ([CLS] … [SEP], <s> … </s>, an
+    EOS), read off a probe as ``TokenCut`` reads their count: content given as token ids gets
+    them exactly as the tokenizer would add them to its own ids."""
+
+    prefix: tuple[int, ...]
+    suffix: tuple[int, ...]
+    type_id: int | None  # the token type of a single sequence, for models that take types
+
+    @staticmethod
+    def of(tokenizer: Any) -> SpecialTokens:
+        probe = "hello world"
+        encoded = tokenizer(probe, add_special_tokens=True, verbose=False)
+        full = [int(t) for t in encoded["input_ids"]]
+        plain = [int(t) for t in tokenizer(probe, add_special_tokens=False, verbose=False)["input_ids"]]
+        types = encoded.get("token_type_ids")
+        type_id = int(types[0]) if types else None
+        for start in range(len(full) - len(plain) + 1):
+            if plain and full[start : start + len(plain)] == plain:
+                return SpecialTokens(tuple(full[:start]), tuple(full[start + len(plain) :]), type_id)
+        return SpecialTokens((), (), type_id)
+
+    def around(self, ids: Sequence[int]) -> TokenIds:
+        input_ids = np.asarray([*self.prefix, *ids, *self.suffix], dtype=np.int64)
+        types = None if self.type_id is None else np.full(input_ids.shape, self.type_id, dtype=np.int64)
+        return TokenIds(input_ids, types)
 
 
 def token_ids(encoded: Any, index: int) -> TokenIds:
