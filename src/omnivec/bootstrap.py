@@ -395,8 +395,10 @@ def describe(info: BackendInfo) -> ModelDescriptor:
 def first_embedding_model(infos: list[BackendInfo]) -> str | None:
     """What aliases point at unless told otherwise: the first served embedding model (a reranker
     embeds nothing), else the first served model."""
-    embedding = [i.model_id for i in infos if i.kind is ModelKind.EMBEDDING]
-    return (embedding or [i.model_id for i in infos] or [None])[0]
+    for info in infos:
+        if info.kind is ModelKind.EMBEDDING:
+            return info.model_id
+    return infos[0].model_id if infos else None
 
 
 def _apply_torch_threads(settings: Settings) -> None:

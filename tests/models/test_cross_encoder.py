@@ -50,11 +50,15 @@ def test_pairs_are_cut_as_only_second_truncation(tmp_path: Path, builder: Callab
 
 
 @pytest.mark.parametrize("builder", BUILDERS)
-def test_logits_through_the_runtime_equal_transformers(tmp_path: Path, builder: Callable[[Path], Path]) -> None:
+def test_logits_through_the_runtime_equal_transformers(
+    tmp_path: Path, builder: Callable[[Path], Path]
+) -> None:
     path = builder(tmp_path)
     backend = load_backend("tiny", str(path), device="cpu", offline=True)
     # A small token budget: the pairs go through the batcher in several batches.
-    runtime = Runtime([backend], BatchLimits(max_batch_tokens=64, max_batch_items=2, max_wait_s=0.0, max_queue_items=64))
+    runtime = Runtime(
+        [backend], BatchLimits(max_batch_tokens=64, max_batch_items=2, max_wait_s=0.0, max_queue_items=64)
+    )
     runtime.start()
     try:
         scored = asyncio.run(runtime.score_pairs("tiny", QUERY, DOCUMENTS))

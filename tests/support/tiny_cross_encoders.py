@@ -12,6 +12,9 @@ from tests.support.tiny_text_models import WORDS
 
 # The longest (query, document) pair the tiny models read: short, so truncation is easy to reach.
 MAX_LENGTH = 40
+# Wide random weights: the default (0.02) gives every pair nearly the same logit; these spread
+# the scores far enough apart that a ranking is clear.
+SPREAD = 0.5
 
 
 def build_bert_cross_encoder(directory: Path, *, num_labels: int = 1) -> Path:
@@ -20,23 +23,22 @@ def build_bert_cross_encoder(directory: Path, *, num_labels: int = 1) -> Path:
     torch.manual_seed(0)
     vocab = {
         t: i
-        for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"])
+        for i, t in enumerate(
+            ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"]
+        )
     }
     tokenizer = BertTokenizerFast(vocab=vocab, model_max_length=MAX_LENGTH)
-    model = BertForSequenceClassification(
-        BertConfig(
-            vocab_size=len(vocab),
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=37,
-            max_position_embeddings=64,
-            num_labels=num_labels,
-        )
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+        initializer_range=SPREAD,
     )
-    # Random weights give logits near 0; a wider head spreads the scores so ranking is visible.
-    with torch.no_grad():
-        model.classifier.weight.mul_(20.0)
+    config.num_labels = num_labels
+    model = BertForSequenceClassification(config)
     out = directory / "bert-cross-encoder"
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -58,18 +60,18 @@ def build_xlmr_cross_encoder(directory: Path) -> Path:
         + [(c, -2.0) for c in "abcdefghijklmnopqrstuvwxyz▁"]
     )
     tokenizer = XLMRobertaTokenizerFast(vocab=pieces, model_max_length=MAX_LENGTH)
-    model = XLMRobertaForSequenceClassification(
-        XLMRobertaConfig(
-            vocab_size=len(pieces) + 4,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=37,
-            pad_token_id=1,
-            max_position_embeddings=80,
-            num_labels=1,
-        )
+    config = XLMRobertaConfig(
+        vocab_size=len(pieces) + 4,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        pad_token_id=1,
+        max_position_embeddings=80,
+        initializer_range=SPREAD,
     )
+    config.num_labels = 1
+    model = XLMRobertaForSequenceClassification(config)
     out = directory / "xlmr-cross-encoder"
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

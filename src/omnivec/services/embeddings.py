@@ -261,7 +261,8 @@ def embedding_model(catalogue: ModelCatalogue, name: str) -> ModelDescriptor:
     descriptor = catalogue.resolve(name)
     if descriptor.kind is ModelKind.RERANK:
         raise InvalidArgument.at(
-            "model", f"model {descriptor.name} is a reranker; it scores pairs with /v1/rerank and embeds nothing"
+            "model",
+            f"model {descriptor.name} is a reranker; it scores pairs with /v1/rerank and embeds nothing",
         )
     return descriptor
 

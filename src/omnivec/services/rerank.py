@@ -89,7 +89,9 @@ class Reranker:
         option); the cosine has nothing raw and ignores it."""
         descriptor = self.model_for(model)
         if descriptor.kind is ModelKind.RERANK:
-            return await self._cross_encode(descriptor, query, documents, auto_truncate, field_prefix, raw_scores)
+            return await self._cross_encode(
+                descriptor, query, documents, auto_truncate, field_prefix, raw_scores
+            )
         return await self._cosine(descriptor, query, documents, owner, auto_truncate, field_prefix)
 
     async def _cross_encode(
@@ -102,12 +104,17 @@ class Reranker:
         raw_scores: bool,
     ) -> Ranking:
         limit = self.embeddings.max_text_chars
-        for where, text in (("query", query), *((f"{field_prefix}[{i}]", d) for i, d in enumerate(documents))):
+        for where, text in (
+            ("query", query),
+            *((f"{field_prefix}[{i}]", d) for i, d in enumerate(documents)),
+        ):
             if len(text) > limit:
                 raise InvalidArgument.at(where, f"at most {limit} characters (got {len(text)})")
         with self.runtime.admit(model.name, len(documents)):
             try:
-                scored = await self.runtime.score_pairs(model.name, query, documents, auto_truncate=auto_truncate)
+                scored = await self.runtime.score_pairs(
+                    model.name, query, documents, auto_truncate=auto_truncate
+                )
             except InputError as exc:
                 raise InvalidArgument.at(f"{field_prefix}[{exc.index}]", exc.description) from None
         logits = np.array([float(s.vector[0]) for s in scored], dtype=np.float64)

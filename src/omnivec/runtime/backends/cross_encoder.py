@@ -57,7 +57,9 @@ class CrossEncoderBackend:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         if request.modalities is not None and Modality.TEXT not in request.modalities:
-            raise ModelLoadError(f"Model {request.source} is a text reranker; it cannot be served without text.")
+            raise ModelLoadError(
+                f"Model {request.source} is a text reranker; it cannot be served without text."
+            )
         directory = request.open_directory()
         torch_device = resolve_device(request.device)
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -71,7 +73,9 @@ class CrossEncoderBackend:
             str(directory.module), local_files_only=True, trust_remote_code=request.trust_remote_code
         )
         if not getattr(tokenizer, "is_fast", False):
-            raise ModelLoadError(f"Model {request.source} has no fast tokenizer (tokenizer.json); it cannot be served.")
+            raise ModelLoadError(
+                f"Model {request.source} has no fast tokenizer (tokenizer.json); it cannot be served."
+            )
         labels = int(model.config.num_labels)
         if labels != 1:
             raise ModelLoadError(
@@ -105,7 +109,9 @@ class CrossEncoderBackend:
         """A reranker embeds nothing (the services refuse before this; it stays a clear 400)."""
         raise InputError(0, f"model {self.info.model_id} is a reranker; it scores pairs with /v1/rerank")
 
-    def prepare_pairs(self, query: str, documents: Sequence[str], *, auto_truncate: bool) -> list[PreparedItem]:
+    def prepare_pairs(
+        self, query: str, documents: Sequence[str], *, auto_truncate: bool
+    ) -> list[PreparedItem]:
         limit = self.info.max_tokens
         # Tokenised whole, then the document's tokens cut from its end: what ``only_second``
         # truncation gives (tokenizers cut ids, not text), without switching the shared
@@ -192,7 +198,11 @@ def _max_tokens(directory: ModelDirectory, tokenizer: Any, config: Any) -> int:
         limits.append(told)
     positions = getattr(config, "max_position_embeddings", None)
     if isinstance(positions, int) and positions > 0:
-        reserved = int(config.pad_token_id) + 1 if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
+        reserved = (
+            int(config.pad_token_id) + 1
+            if config.model_type in ("roberta", "xlm-roberta", "camembert")
+            else 0
+        )
         limits.append(positions - reserved)
     known = [n for n in limits if n]
     if not known:
@@ -201,5 +211,7 @@ def _max_tokens(directory: ModelDirectory, tokenizer: Any, config: Any) -> int:
 
 
 FAMILY = register(
-    ModelFamily("cross-encoder", CrossEncoderBackend.load, architecture_suffixes=("ForSequenceClassification",))
+    ModelFamily(
+        "cross-encoder", CrossEncoderBackend.load, architecture_suffixes=("ForSequenceClassification",)
+    )
 )

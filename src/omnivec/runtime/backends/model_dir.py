@@ -94,7 +94,7 @@ def peek_model_type(source: str, *, local_only: bool) -> str | None:
 
 
 def architectures_of(config: dict[str, Any]) -> tuple[str, ...]:
-    """The ``architectures`` a checkpoint's config.json names (its task head: ``…ForSequenceClassification``)."""
+    """The ``architectures`` a checkpoint's config.json names (its head: ``…ForSequenceClassification``)."""
     value = config.get("architectures")
     return tuple(a for a in value if isinstance(a, str)) if isinstance(value, list) else ()
 

@@ -56,7 +56,9 @@ def register(family: ModelFamily) -> ModelFamily:
             if shared := other.model_types & family.model_types:
                 raise ValueError(f"model types {sorted(shared)} belong to {other.name} and {family.name}")
             if shared_heads := set(other.architecture_suffixes) & set(family.architecture_suffixes):
-                raise ValueError(f"architectures {sorted(shared_heads)} belong to {other.name} and {family.name}")
+                raise ValueError(
+                    f"architectures {sorted(shared_heads)} belong to {other.name} and {family.name}"
+                )
             if other.fallback and family.fallback:
                 raise ValueError(f"{other.name} and {family.name} both claim to serve any checkpoint")
         _families[family.name] = family
@@ -73,7 +75,9 @@ def family_for(model_type: str | None, architectures: tuple[str, ...] = ()) -> M
     ``config.json`` names ``architectures``: a family claiming one of them by its ending first."""
     known = families()
     for family in known:
-        if family.architecture_suffixes and any(a.endswith(family.architecture_suffixes) for a in architectures):
+        if family.architecture_suffixes and any(
+            a.endswith(family.architecture_suffixes) for a in architectures
+        ):
             return family
     for family in known:
         if model_type in family.model_types:
