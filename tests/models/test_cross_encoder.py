@@ -76,13 +76,26 @@ def test_a_classifier_with_several_labels_is_refused(tmp_path: Path) -> None:
         load_backend("tiny", str(path), device="cpu", offline=True)
 
 
-def test_a_saved_identity_activation_is_kept(tmp_path: Path) -> None:
-    """sentence-transformers saves the activation it was trained with in config.json."""
-    import json
+@pytest.mark.parametrize("activation", [ScoreActivation.IDENTITY, ScoreActivation.SIGMOID])
+def test_a_sentence_transformers_save_keeps_its_activation(
+    tmp_path: Path, activation: ScoreActivation
+) -> None:
+    """A checkpoint saved by sentence-transformers' CrossEncoder (modules.json, its activation
+    in config_sentence_transformers.json) serves the activation it was saved with."""
+    import torch
+    from sentence_transformers import CrossEncoder
 
-    path = tiny.build_bert_cross_encoder(tmp_path)
-    config = json.loads((path / "config.json").read_text())
-    config["sentence_transformers"] = {"activation_fn": "torch.nn.modules.linear.Identity"}
-    (path / "config.json").write_text(json.dumps(config))
-    backend = load_backend("tiny", str(path), device="cpu", offline=True)
-    assert backend.info.score_activation is ScoreActivation.IDENTITY
+    modules = {ScoreActivation.IDENTITY: torch.nn.Identity(), ScoreActivation.SIGMOID: torch.nn.Sigmoid()}
+    cross_encoder = CrossEncoder(
+        str(tiny.build_bert_cross_encoder(tmp_path)), device="cpu", activation_fn=modules[activation]
+    )
+    saved = tmp_path / "saved"
+    cross_encoder.save(str(saved))
+    backend = load_backend("tiny", str(saved), device="cpu", offline=True)
+    assert isinstance(backend, CrossEncoderBackend)
+    assert backend.info.score_activation is activation
+    logits = backend.finalize(
+        backend.forward(backend.prepare_pairs(QUERY, DOCUMENTS[:1], auto_truncate=False))
+    )
+    want = cross_encoder.predict([(QUERY, DOCUMENTS[0])], activation_fn=torch.nn.Identity())
+    assert abs(float(logits[0, 0]) - float(want[0])) <= 1e-5

@@ -174,12 +174,16 @@ class CrossEncoderBackend:
 
 
 def _activation(directory: ModelDirectory, source: str) -> ScoreActivation:
-    """The activation sentence-transformers saved with the model (config.json), else its default
-    for one label: the sigmoid."""
+    """The activation sentence-transformers saved with the model, else its default for one
+    label: the sigmoid. Versions 5+ keep it in config_sentence_transformers.json, versions 4 in
+    config.json (``sentence_transformers``), older ones under another config.json key."""
     config = directory.config
     saved = config.get("sentence_transformers")
-    path = saved.get("activation_fn") if isinstance(saved, dict) else None
-    path = path or config.get("sbert_ce_default_activation_function")
+    path = (
+        directory.json("config_sentence_transformers.json").get("activation_fn")
+        or (saved.get("activation_fn") if isinstance(saved, dict) else None)
+        or config.get("sbert_ce_default_activation_function")
+    )
     if not path:
         return ScoreActivation.SIGMOID
     if path not in _ACTIVATIONS:
