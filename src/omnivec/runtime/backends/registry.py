@@ -1,10 +1,11 @@
 """The model families: which backend serves a checkpoint, declared by the backend modules.
 
 Each backend module registers its family when it is imported
-(``register(ModelFamily(...))``): the ``model_type`` values of ``config.json`` it serves, and
-how it loads. The loader asks ``family_for(model_type, architectures)``; the registry imports every module of
-this package the first time it is asked (only when a real model is loaded, so heavy libraries
-stay out of ``omnivec --help``). Adding a family is adding its module and its test.
+(``register(ModelFamily(...))``): the ``model_type`` values of ``config.json`` it serves (or the
+task heads, by ``architectures`` name), and how it loads. The loader asks
+``family_for(model_type, architectures)``; the registry imports every module of this package the
+first time it is asked (only when a real model is loaded, so heavy libraries stay out of
+``omnivec --help``). Adding a family is adding its module and its test.
 """
 
 from __future__ import annotations
