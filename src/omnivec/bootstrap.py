@@ -36,7 +36,7 @@ from omnivec.settings import Settings, hub_offline_env, split_model_spec
 from omnivec.storage.local import DataDirLock, Stores, open_local
 from omnivec.storage.sqlite_search_stores import SqliteSearchStoreStore
 from omnivec.storage.vector_cache import SqliteVectorCache
-from omnivec.types import Modality, ModelDescriptor
+from omnivec.types import Modality, ModelDescriptor, ModelKind
 
 log = get_logger(__name__)
 
@@ -152,7 +152,7 @@ def build(
     runtime = ray_runtime or Runtime(backends or [], limits)
     infos = [runtime.info(model_id) for model_id in runtime.model_ids()]
     descriptors = {info.model_id: describe(info) for info in infos}
-    first = infos[0].model_id if infos else None
+    first = first_embedding_model(infos)
     aliases = {name: (target or first) for name, target in settings.aliases.items()} if first else {}
     catalogue = ModelCatalogue(descriptors, aliases)
     stores = stores or open_local(settings.data_dir)
@@ -287,7 +287,7 @@ def embedding_service(settings: Settings) -> EmbeddingService:
     backends = load_backends(settings)
     runtime = Runtime(backends, batch_limits(settings))
     descriptors = {b.info.model_id: describe(b.info) for b in backends}
-    first = backends[0].info.model_id
+    first = first_embedding_model([b.info for b in backends]) or backends[0].info.model_id
     catalogue = ModelCatalogue(
         descriptors, {name: target or first for name, target in settings.aliases.items()}
     )
@@ -403,7 +403,18 @@ def describe(info: BackendInfo) -> ModelDescriptor:
         audio_sample_rate=info.audio_sample_rate,
         engine=info.engine,
         vocab_size=info.vocab_size,
+        kind=info.kind,
+        score_activation=info.score_activation,
     )
+
+
+def first_embedding_model(infos: list[BackendInfo]) -> str | None:
+    """What aliases point at unless told otherwise: the first served embedding model (a reranker
+    embeds nothing), else the first served model."""
+    for info in infos:
+        if info.kind is ModelKind.EMBEDDING:
+            return info.model_id
+    return infos[0].model_id if infos else None
 
 
 def _apply_torch_threads(settings: Settings) -> None:

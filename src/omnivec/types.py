@@ -56,6 +56,21 @@ class Modality(enum.StrEnum):
     DOCUMENT = "DOCUMENT"
 
 
+class ModelKind(enum.StrEnum):
+    """What a served model does: embed inputs into vectors, or score (query, document) pairs."""
+
+    EMBEDDING = "embedding"
+    RERANK = "rerank"
+
+
+class ScoreActivation(enum.StrEnum):
+    """What a reranker applies to its logit to give the score it reports (sentence-transformers'
+    ``CrossEncoder`` default for one label is the sigmoid)."""
+
+    SIGMOID = "sigmoid"
+    IDENTITY = "identity"
+
+
 class Priority(enum.IntEnum):
     """Lower runs first: online requests never wait behind batch-job work."""
 
@@ -193,6 +208,10 @@ class ModelDescriptor:
     # How many token ids the model's tokenizer knows (inputs given as ids must be below it);
     # None when the model cannot take token ids.
     vocab_size: int | None = None
+    # An embedding model, or a reranker (a cross-encoder: it scores pairs, it has no vectors).
+    kind: ModelKind = ModelKind.EMBEDDING
+    # A reranker's logit -> score; None for an embedding model.
+    score_activation: ScoreActivation | None = None
 
 
 # --- File Search stores ---------------------------------------------------------------------

@@ -29,7 +29,9 @@ def test_the_checkpoint_model_type_picks_the_family(model_type: str | None, expe
 
 
 def test_an_unknown_family_is_a_clear_error() -> None:
-    with pytest.raises(ModelLoadError, match="Unknown model family 'clipp'; the families are dual-encoder"):
+    with pytest.raises(
+        ModelLoadError, match="Unknown model family 'clipp'; the families are cross-encoder, dual-encoder"
+    ):
         family("clipp")
 
 

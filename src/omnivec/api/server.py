@@ -16,6 +16,7 @@ from omnivec.api.header_deadline import with_header_deadline
 from omnivec.bootstrap import Container
 from omnivec.errors import FailedPrecondition
 from omnivec.logging import ANNOUNCE, FIELDS_ATTR, get_logger
+from omnivec.types import ModelKind
 
 announce = get_logger(ANNOUNCE)
 
@@ -139,7 +140,11 @@ def log_banner(container: Container, port: int) -> None:
     host = settings.host if ":" not in settings.host else f"[{settings.host.strip('[]')}]"
     url = f"http://{host}:{port}"
     catalogue = container.catalogue.list()
-    models = [f"{m.name} ({m.dimensions} dims)" for m in catalogue if m.alias_of is None]
+    models = [
+        f"{m.name} ({'reranker' if m.kind is ModelKind.RERANK else f'{m.dimensions} dims'})"
+        for m in catalogue
+        if m.alias_of is None
+    ]
     aliases = sorted({m.name for m in catalogue if m.alias_of is not None})
     auth = f"on ({len(settings.api_keys)} keys)" if settings.api_keys else "off (no API key needed)"
     lines = [

@@ -105,6 +105,32 @@ class Runtime:
             for v, p in zip(vectors, prepared, strict=True)
         ]
 
+    async def score_pairs(
+        self,
+        model_id: str,
+        query: str,
+        documents: Sequence[str],
+        *,
+        auto_truncate: bool = True,
+        priority: Priority = Priority.ONLINE,
+    ) -> list[EncodedItem]:
+        """A reranker's logit for each (query, document) pair, in order (``vector[0]``), through
+        the model's own queue, batcher and executor thread, like ``embed``."""
+        runner = self._runner(model_id)
+        prepare = getattr(runner.backend, "prepare_pairs", None)
+        if prepare is None:
+            raise FailedPrecondition(f"Model {model_id} is an embedding model; it does not score pairs.")
+        if not documents:
+            return []
+        started = time.perf_counter()
+        prepared = await asyncio.to_thread(prepare, query, documents, auto_truncate=auto_truncate)
+        notify_prepare(self.observers, model_id, len(documents), time.perf_counter() - started)
+        logits = await runner.run(prepared, priority)
+        return [
+            EncodedItem(v, p.token_count, p.tokens_by_modality, p.truncated)
+            for v, p in zip(logits, prepared, strict=True)
+        ]
+
     async def count_tokens(
         self, model_id: str, inputs: Sequence[ModelInput], *, auto_truncate: bool = True
     ) -> list[EncodedItem]:

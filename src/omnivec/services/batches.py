@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from omnivec.errors import InvalidArgument, NotFound, OmnivecError
 from omnivec.services.batch_items import encode_input, encode_metadata, item_error
 from omnivec.services.catalogue import ModelCatalogue
+from omnivec.services.embeddings import embedding_model
 from omnivec.services.files import FilesService
 from omnivec.storage.interfaces import BatchStore
 from omnivec.storage.records import BatchItem, BatchJob, Clock, ItemResult, utc_now
@@ -181,7 +182,8 @@ class BatchService:
         self, owner: str, model: str, display_name: str, priority: int, input_file: str | None
     ) -> BatchJob:
         descriptor_name = model[len("models/") :] if model.startswith("models/") else model
-        self.catalogue.resolve(descriptor_name)  # 404 for a model this server does not serve
+        # 404 for a model this server does not serve, 400 for a reranker (it embeds nothing).
+        embedding_model(self.catalogue, descriptor_name)
         now = self.clock()
         return BatchJob(
             job_id="".join(secrets.choice(_ID_ALPHABET) for _ in range(16)),

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from omnivec.errors import NotFound
-from omnivec.types import ModelDescriptor
+from omnivec.types import ModelDescriptor, ModelKind
 
 
 class ModelCatalogue:
@@ -42,6 +42,10 @@ class ModelCatalogue:
             alias = self._aliases_lower[key]
             return self._alias_descriptor(alias, self._models[self._aliases[alias]])
         return self.resolve(name)
+
+    def first(self, kind: ModelKind) -> ModelDescriptor | None:
+        """The first served model of ``kind`` (what a request that names no model gets)."""
+        return next((m for m in self._models.values() if m.kind is kind), None)
 
     def list(self) -> list[ModelDescriptor]:
         served = list(self._models.values())

@@ -26,6 +26,7 @@ from omnivec.types import (
     EmbedInput,
     FileRefPart,
     ModelDescriptor,
+    ModelKind,
     Priority,
     TextPart,
     TokenIdsPart,
@@ -115,7 +116,7 @@ class EmbeddingService:
     ) -> list[Embedding]:
         """One Embedding per input, in order. Errors name the offending field as
         ``{field_prefix}[i]...`` (``content`` alone when ``field_prefix`` is empty)."""
-        descriptor = self.catalogue.resolve(model)
+        descriptor = embedding_model(self.catalogue, model)
         # Admission comes first: under overload a request is refused before any decoding or
         # tokenising is spent on it, and what is admitted is bounded.
         with self.runtime.admit(descriptor.name, len(inputs)), self.budget.scope():
@@ -126,7 +127,7 @@ class EmbeddingService:
     ) -> list[Embedding]:
         """What ``embed`` would count for ``inputs`` — the same parts, task prompts and
         truncation — without running the model. The returned values are empty."""
-        descriptor = self.catalogue.resolve(model)
+        descriptor = embedding_model(self.catalogue, model)
         model_inputs = [
             await self._model_input(descriptor, item, _field(field_prefix, i), owner)
             for i, item in enumerate(inputs)
@@ -281,6 +282,17 @@ class EmbeddingService:
                     f"token id {token} is not in the vocabulary of model {model.name} (0 to {vocab - 1})",
                 )
         return ModelInput((part,), truncation=item.options.truncation)
+
+
+def embedding_model(catalogue: ModelCatalogue, name: str) -> ModelDescriptor:
+    """The served embedding model ``name`` names; a reranker is refused with where to send it."""
+    descriptor = catalogue.resolve(name)
+    if descriptor.kind is ModelKind.RERANK:
+        raise InvalidArgument.at(
+            "model",
+            f"model {descriptor.name} is a reranker; it scores pairs with /v1/rerank and embeds nothing",
+        )
+    return descriptor
 
 
 def _field(prefix: str, index: int) -> str:

@@ -37,6 +37,7 @@ from omnivec.types import (
     EmbedOptions,
     MetadataEntry,
     ModelDescriptor,
+    ModelKind,
     Part,
     RelevantChunk,
     SearchStore,
@@ -466,12 +467,17 @@ class SearchStoreService:
     def _model(self, requested: str | None) -> ModelDescriptor:
         if requested:
             try:
-                return self.catalogue.resolve(requested)
+                model = self.catalogue.resolve(requested)
             except NotFound:
                 raise InvalidArgument.at(
                     "embeddingModel", f"{requested[:200]} is not a model this server serves (see models.list)"
                 ) from None
-        served = [m for m in self.catalogue.list() if m.alias_of is None]
+            if model.kind is ModelKind.RERANK:
+                raise InvalidArgument.at(
+                    "embeddingModel", f"{model.name} is a reranker; a store needs an embedding model"
+                )
+            return model
+        served = [m for m in self.catalogue.list() if m.alias_of is None and m.kind is ModelKind.EMBEDDING]
         if not served:
             raise FailedPrecondition("This server serves no embedding model.")
         return served[0]

@@ -83,11 +83,12 @@ class Settings(BaseSettings):
     models: list[str] = Field(
         default_factory=lambda: [DEFAULT_MODEL],
         description="Models to serve: SOURCE or ID=SOURCE; SOURCE is 'default', 'fake[:DIM]', a directory "
-        "or a hub id. The first one is the default target of aliases.",
+        "or a hub id. The first embedding model is the default target of aliases; a cross-encoder checkpoint "
+        "serves /v1/rerank.",
     )
     aliases: dict[str, str] = Field(
         default_factory=lambda: dict.fromkeys(DEFAULT_ALIASES, ""),
-        description="NAME -> served model id; an empty target means the first served model.",
+        description="NAME -> served model id; an empty target means the first served embedding model.",
     )
     api_keys: list[SecretStr] = Field(default_factory=list)
     allow_public_bind_without_keys: bool = False

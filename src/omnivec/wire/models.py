@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnivec.types import ModelDescriptor
+from omnivec.types import ModelDescriptor, ModelKind
 
 EMBED_METHODS = ["embedContent", "batchEmbedContents", "asyncBatchEmbedContent"]
+# A reranker answers none of Gemini's methods; omnivec's /v1/rerank (and TEI's /rerank) use it.
+RERANK_METHODS = ["rerank"]
 
 
 def model_json(model: ModelDescriptor, *, methods: list[str] | None = None) -> dict[str, Any]:
@@ -18,7 +20,8 @@ def model_json(model: ModelDescriptor, *, methods: list[str] | None = None) -> d
         "description": model.description,
         "inputTokenLimit": model.input_token_limit,
         "outputTokenLimit": 1,
-        "supportedGenerationMethods": methods or EMBED_METHODS,
+        "supportedGenerationMethods": methods
+        or (RERANK_METHODS if model.kind is ModelKind.RERANK else EMBED_METHODS),
         # Clients that do not know the field ignore it; every key is a typed fact, written out.
         "omnivec": omnivec_facts(model),
     }
@@ -35,7 +38,11 @@ def omnivec_facts(model: ModelDescriptor) -> dict[str, Any]:
         "interleaved": model.interleaved,
         # Which engine computes the vectors (fp32, bf16, onnx, onnx-int8, torch).
         "engine": model.engine,
+        # "embedding", or "rerank" for a cross-encoder (it scores pairs and has no vectors).
+        "kind": model.kind.value,
     }
+    if model.score_activation is not None:
+        facts["scoreActivation"] = model.score_activation.value
     if model.alias_of:
         facts["aliasOf"] = f"models/{model.alias_of}"
     if model.audio_sample_rate:

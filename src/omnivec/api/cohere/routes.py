@@ -100,18 +100,18 @@ async def rerank(request: Request) -> JSONResponse:
     parsed = await read_json(request, RerankRequest)
     check_count(request, "documents", len(parsed.documents))
     c = container(request)
-    model = (
-        c.catalogue.resolve(parsed.model) if parsed.model else c.catalogue.resolve(c.runtime.model_ids()[0])
-    )
     texts = [d if isinstance(d, str) else d.text for d in parsed.documents]
     ranking = await with_deadline(
-        request, Reranker(c.embeddings).rerank(model.name, parsed.query, texts, owner=owner(request))
+        request,
+        Reranker(c.embeddings, c.runtime, c.catalogue).rerank(
+            parsed.model, parsed.query, texts, owner=owner(request)
+        ),
     )
     results = ranking.results[: parsed.top_n] if parsed.top_n else ranking.results
     return JSONResponse(
         {
             "id": str(uuid.uuid4()),
-            "model": model.name,
+            "model": ranking.model,
             "results": [
                 {
                     "index": r.index,
@@ -122,7 +122,7 @@ async def rerank(request: Request) -> JSONResponse:
             ],
             "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}},
             "usage": {"total_tokens": ranking.token_count},
-            "omnivec": {"method": ranking.method},
+            "omnivec": {"method": ranking.method, "score": ranking.score},
         }
     )
 

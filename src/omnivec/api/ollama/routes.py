@@ -14,7 +14,7 @@ from omnivec.api.ollama.schemas import EmbeddingsRequest, EmbedRequest, ShowRequ
 from omnivec.api.responses import JSONResponse
 from omnivec.api.text_inputs import embed_texts
 from omnivec.errors import InvalidArgument, NotFound
-from omnivec.types import EmbedOptions, ModelDescriptor, Usage
+from omnivec.types import EmbedOptions, ModelDescriptor, ModelKind, Usage
 
 router = dialect_router("ollama")
 
@@ -117,7 +117,7 @@ async def show(request: Request) -> JSONResponse:
                 "omnivec.embedding_length": model.dimensions,
                 "omnivec.context_length": model.input_token_limit,
             },
-            "capabilities": ["embedding"],
+            "capabilities": ["rerank" if model.kind is ModelKind.RERANK else "embedding"],
             "modified_at": "1970-01-01T00:00:00Z",
         }
     )

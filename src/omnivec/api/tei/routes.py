@@ -1,5 +1,6 @@
 """TEI's routes over the one EmbeddingService. A TEI server serves one model: omnivec answers
-with its first served model."""
+with its first served embedding model, and reranks with its first served cross-encoder (else by
+that embedding model's cosine)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from omnivec.api.text_inputs import check_count, embed_texts
 from omnivec.errors import InvalidArgument
 from omnivec.runtime.backends.prompts import render as render_prompt
 from omnivec.services.rerank import Reranker
-from omnivec.types import EmbedOptions, ModelDescriptor, TaskType, Truncation
+from omnivec.types import EmbedOptions, ModelDescriptor, ModelKind, TaskType, Truncation
 
 router = dialect_router("tei")
 
@@ -34,8 +35,10 @@ _PROMPT_TASKS = {
 
 
 def served_model(request: Request) -> ModelDescriptor:
+    """The model TEI's embedding routes use: the first served embedding model (or, when only
+    rerankers are served, the first model, which refuses to embed with a clear 400)."""
     c = container(request)
-    return c.catalogue.resolve(c.runtime.model_ids()[0])
+    return c.catalogue.first(ModelKind.EMBEDDING) or c.catalogue.resolve(c.runtime.model_ids()[0])
 
 
 def task_of(prompt_name: str | None) -> TaskType | None:
@@ -102,7 +105,7 @@ async def info(request: Request) -> JSONResponse:
             "model_id": model.name,
             "model_sha": None,
             "model_dtype": "float32",
-            "model_type": {"embedding": {"pooling": "model"}},
+            "model_type": _model_type(model),
             "max_concurrent_requests": limits.max_concurrent_requests,
             "max_input_length": model.input_token_limit,
             "max_batch_tokens": model.input_token_limit * limits.max_batch_requests,
@@ -115,19 +118,29 @@ async def info(request: Request) -> JSONResponse:
     )
 
 
+def _model_type(model: ModelDescriptor) -> dict[str, Any]:
+    """TEI's ``model_type``: an embedding model, or (when only rerankers are served) a reranker
+    with its one relevance label."""
+    if model.kind is ModelKind.RERANK:
+        return {"reranker": {"id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}}}
+    return {"embedding": {"pooling": "model"}}
+
+
 @router.post("/rerank")
 async def rerank(request: Request) -> JSONResponse:
     parsed = await read_json(request, RerankRequest)
     check_count(request, "texts", len(parsed.texts))
+    c = container(request)
     ranking = await with_deadline(
         request,
-        Reranker(container(request).embeddings).rerank(
-            served_model(request).name,
+        Reranker(c.embeddings, c.runtime, c.catalogue).rerank(
+            parsed.model,
             parsed.query,
             parsed.texts,
             owner=owner(request),
             auto_truncate=parsed.truncate,
             field_prefix="texts",
+            raw_scores=parsed.raw_scores,
         ),
     )
     return JSONResponse(
@@ -139,5 +152,9 @@ async def rerank(request: Request) -> JSONResponse:
             }
             for r in ranking.results
         ],
-        headers={"x-omnivec-rerank-method": ranking.method},
+        headers={
+            "x-omnivec-rerank-method": ranking.method,
+            "x-omnivec-rerank-model": ranking.model,
+            "x-omnivec-rerank-score": ranking.score,
+        },
     )

@@ -27,6 +27,8 @@ class TokenizeRequest(TeiModel):
 
 
 class RerankRequest(TeiModel):
+    # An omnivec extension: which served model reranks (TEI serves one; omnivec may serve several).
+    model: StrictStr | None = None
     query: StrictStr
     texts: list[StrictStr]
     raw_scores: StrictBool = False

@@ -142,7 +142,7 @@ async def get_model(request: Request, target: str) -> JSONResponse:
             "description": m.description,
             "versionId": "1",
             "inputTokenLimit": m.input_token_limit,
-            "omnivec": {"dimensions": m.dimensions, "aliasOf": m.alias_of},
+            "omnivec": {"dimensions": m.dimensions, "aliasOf": m.alias_of, "kind": m.kind.value},
         }
     )
 

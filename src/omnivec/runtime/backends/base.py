@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from omnivec.errors import InvalidArgument
-from omnivec.types import Modality, PromptStyle, Truncation
+from omnivec.types import Modality, ModelKind, PromptStyle, ScoreActivation, Truncation
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,6 +43,10 @@ class BackendInfo:
     # The size of the tokenizer's vocabulary, for inputs given as token ids; None when the
     # backend cannot take token ids.
     vocab_size: int | None = None
+    # An embedding model, or a reranker that scores pairs (``PairScorer``).
+    kind: ModelKind = ModelKind.EMBEDDING
+    # A reranker's logit -> score (the runtime hands back logits); None for embedding models.
+    score_activation: ScoreActivation | None = None
 
 
 class InputError(InvalidArgument):
@@ -111,3 +115,16 @@ class Backend(Protocol):
     def finalize(self, output: Any) -> np.ndarray: ...
 
     def close(self) -> None: ...
+
+
+class PairScorer(Backend, Protocol):
+    """A backend that scores (query, document) pairs (a cross-encoder). Its ``prepare_pairs`` is
+    the CPU step for pairs; ``forward``/``finalize`` then give one row per pair whose first value
+    is the pair's logit, through the same runner, batcher and token budget as embeddings."""
+
+    def prepare_pairs(
+        self, query: str, documents: Sequence[str], *, auto_truncate: bool
+    ) -> list[PreparedItem]:
+        """One ``PreparedItem`` per document, in order; thread-safe like ``prepare``. A pair that
+        does not fit the model raises an ``InputError`` with the document's index."""
+        ...

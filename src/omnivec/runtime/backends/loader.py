@@ -13,7 +13,7 @@ from pathlib import Path
 from omnivec.errors import ModelLoadError
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
-from omnivec.runtime.backends.model_dir import LoadRequest, peek_model_type
+from omnivec.runtime.backends.model_dir import LoadRequest, architectures_of, peek_config
 from omnivec.runtime.backends.registry import OWN_PRECISION_ENGINES, family_for
 from omnivec.types import Modality, PromptStyle
 
@@ -61,7 +61,9 @@ def load_backend(
     resolve_device(device)  # an unusable --device is refused before anything is read or loaded
     set_progress_bars(show_progress)
     path, local_only = _resolve_source(source, offline)
-    family = family_for(peek_model_type(path, local_only=local_only))
+    config = peek_config(path, local_only=local_only)
+    model_type = config.get("model_type")
+    family = family_for(model_type if isinstance(model_type, str) else None, architectures_of(config))
     if engine not in family.engines:
         raise ModelLoadError(f"Engine {engine} does not run {family.name} models like {source}.")
     request = LoadRequest(

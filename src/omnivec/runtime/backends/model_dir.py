@@ -89,14 +89,27 @@ class LoadRequest:
 def peek_model_type(source: str, *, local_only: bool) -> str | None:
     """The transformer's ``model_type`` for a local directory or a hub id, reading only the two
     small JSON files; None when it cannot be told (the text path then decides)."""
+    value = peek_config(source, local_only=local_only).get("model_type")
+    return value if isinstance(value, str) else None
+
+
+def architectures_of(config: dict[str, Any]) -> tuple[str, ...]:
+    """The ``architectures`` a checkpoint's config.json names (its head: ``…ForSequenceClassification``)."""
+    value = config.get("architectures")
+    return tuple(a for a in value if isinstance(a, str)) if isinstance(value, list) else ()
+
+
+def peek_config(source: str, *, local_only: bool) -> dict[str, Any]:
+    """The transformer's ``config.json`` for a local directory or a hub id, reading only the two
+    small JSON files; {} when it cannot be read."""
     local = Path(source)
     if local.is_dir():
-        return open_directory(local).model_type
+        return open_directory(local).config
     try:
         from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import EntryNotFoundError
     except ImportError:  # pragma: no cover - a dependency of transformers
-        return None
+        return {}
 
     def fetch(name: str) -> Any:
         try:
@@ -106,10 +119,7 @@ def peek_model_type(source: str, *, local_only: bool) -> str | None:
 
     module = _module_path(fetch("modules.json"))
     config = fetch(f"{module}/config.json" if module else "config.json")
-    if not isinstance(config, dict):
-        return None
-    value = config.get("model_type")
-    return value if isinstance(value, str) else None
+    return config if isinstance(config, dict) else {}
 
 
 def local_directory(source: str, *, local_only: bool) -> ModelDirectory:

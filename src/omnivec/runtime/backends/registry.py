@@ -1,10 +1,11 @@
 """The model families: which backend serves a checkpoint, declared by the backend modules.
 
 Each backend module registers its family when it is imported
-(``register(ModelFamily(...))``): the ``model_type`` values of ``config.json`` it serves, and
-how it loads. The loader asks ``family_for(model_type)``; the registry imports every module of
-this package the first time it is asked (only when a real model is loaded, so heavy libraries
-stay out of ``omnivec --help``). Adding a family is adding its module and its test.
+(``register(ModelFamily(...))``): the ``model_type`` values of ``config.json`` it serves (or the
+task heads, by ``architectures`` name), and how it loads. The loader asks
+``family_for(model_type, architectures)``; the registry imports every module of this package the
+first time it is asked (only when a real model is loaded, so heavy libraries stay out of
+``omnivec --help``). Adding a family is adding its module and its test.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class ModelFamily:
     fallback: bool = False
     # The engines (settings.ENGINES) that can run it.
     engines: frozenset[str] = OWN_PRECISION_ENGINES
+    # config.json ``architectures`` name endings this family serves, whatever the model_type
+    # (a task head such as ``ForSequenceClassification`` decides over the backbone's type).
+    architecture_suffixes: tuple[str, ...] = ()
 
 
 _families: dict[str, ModelFamily] = {}
@@ -52,6 +56,10 @@ def register(family: ModelFamily) -> ModelFamily:
                 raise ValueError(f"model family {family.name} is registered twice")
             if shared := other.model_types & family.model_types:
                 raise ValueError(f"model types {sorted(shared)} belong to {other.name} and {family.name}")
+            if shared_heads := set(other.architecture_suffixes) & set(family.architecture_suffixes):
+                raise ValueError(
+                    f"architectures {sorted(shared_heads)} belong to {other.name} and {family.name}"
+                )
             if other.fallback and family.fallback:
                 raise ValueError(f"{other.name} and {family.name} both claim to serve any checkpoint")
         _families[family.name] = family
@@ -63,9 +71,15 @@ def families() -> list[ModelFamily]:
     return list(_families.values())
 
 
-def family_for(model_type: str | None) -> ModelFamily:
-    """The family that serves checkpoints of ``model_type`` (None: it could not be read)."""
+def family_for(model_type: str | None, architectures: tuple[str, ...] = ()) -> ModelFamily:
+    """The family that serves checkpoints of ``model_type`` (None: it could not be read) whose
+    ``config.json`` names ``architectures``: a family claiming one of them by its ending first."""
     known = families()
+    for family in known:
+        if family.architecture_suffixes and any(
+            a.endswith(family.architecture_suffixes) for a in architectures
+        ):
+            return family
     for family in known:
         if model_type in family.model_types:
             return family

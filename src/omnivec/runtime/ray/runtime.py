@@ -23,7 +23,7 @@ import ray
 from ray import serve
 from ray.serve.config import ProxyLocation
 
-from omnivec.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
+from omnivec.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Unavailable
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import BackendInfo
 from omnivec.runtime.batcher import BatchLimits
@@ -213,6 +213,20 @@ class RayRuntime(Runtime):
             details=(
                 {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{RETRY_AFTER_S:g}s"},
             ),
+        )
+
+    async def score_pairs(
+        self,
+        model_id: str,
+        query: str,
+        documents: Sequence[str],
+        *,
+        auto_truncate: bool = True,
+        priority: Priority = Priority.ONLINE,
+    ) -> list[EncodedItem]:
+        self._check_model(model_id)
+        raise FailedPrecondition(
+            f"Model {model_id} is served by Ray replicas, which embed only; serve rerankers in-process."
         )
 
     # --- helpers ---------------------------------------------------------------------------------
