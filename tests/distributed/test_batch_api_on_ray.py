@@ -48,7 +48,7 @@ def test_batch_stats_advance_chunk_by_chunk(observed: dict[str, Any]) -> None:
 def test_cancel_stops_the_pipeline(observed: dict[str, Any]) -> None:
     c = observed["cancel"]
     assert c["state"] == "JobState.JOB_STATE_CANCELLED"
-    assert 0 < c["at_end"]["successfulRequestCount"] < 3000
+    assert 0 < c["at_end"]["successfulRequestCount"] < 2000
     assert c["later"] == c["at_end"]  # nothing is committed after the cancel
     assert c["pipeline_processes"] == 0
 
@@ -57,10 +57,10 @@ def test_a_server_killed_mid_job_resumes_with_exactly_one_result_per_request(
     observed: dict[str, Any],
 ) -> None:
     r = observed["restart"]
-    assert 0 < r["at_kill"]["successfulRequestCount"] < 1500
+    assert 0 < r["at_kill"]["successfulRequestCount"] < 600
     assert r["state"] == "JobState.JOB_STATE_SUCCEEDED"
-    assert r["final"]["successfulRequestCount"] == 1500
+    assert r["final"]["successfulRequestCount"] == 600
     assert r["final"]["failedRequestCount"] == 0
-    assert r["results"] == 1500 and r["vectors"] == 1500
+    assert r["results"] == 600 and r["vectors"] == 600
     assert r["max_diff"] <= 1e-6
     assert r["resumed_logged"]

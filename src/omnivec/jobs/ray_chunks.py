@@ -25,7 +25,7 @@ from omnivec.logging import get_logger
 from omnivec.services.batch_items import decode_input, encode_input, failure, item_error, success
 from omnivec.services.embeddings import FileResolver
 from omnivec.storage.records import BatchItem, BatchJob, ItemError, ItemResult
-from omnivec.types import EmbedInput, FileRefPart
+from omnivec.types import EmbedInput, FileRefPart, Part
 
 log = get_logger(__name__)
 
@@ -72,7 +72,7 @@ class RayDataChunks:
         """The stored request, its ``file_data`` parts replaced by the bytes they name."""
         if self.files is None or not any(isinstance(p, FileRefPart) for p in embed_input.parts):
             return encode_input(embed_input)
-        parts = []
+        parts: list[Part] = []
         for j, part in enumerate(embed_input.parts):
             if isinstance(part, FileRefPart):
                 parts.append(await self.files.resolve(part, owner, f"content.parts[{j}]"))

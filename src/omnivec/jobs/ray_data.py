@@ -163,7 +163,7 @@ class RequestStage:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         requests = self._requests(batch)
-        prepared = self.loop.run_until_complete(asyncio.gather(*(self._prepare(req) for req in requests)))
+        prepared = self.loop.run_until_complete(self._prepare_all(requests))
         indices = batch["index"] if self.kind == STORED else np.full(len(requests), -1, dtype=np.int64)
         return {
             "index": np.asarray(indices, dtype=np.int64),
@@ -198,6 +198,11 @@ class RequestStage:
             )
             for t, k in zip(texts, keys, strict=True)
         ]
+
+    async def _prepare_all(
+        self, requests: list[BatchRequest]
+    ) -> list[tuple[PreparedItem | None, ItemError | None]]:
+        return list(await asyncio.gather(*(self._prepare(req) for req in requests)))
 
     async def _prepare(self, req: BatchRequest) -> tuple[PreparedItem | None, ItemError | None]:
         """What the model actors need for one request, or the request's own error."""
@@ -245,7 +250,8 @@ class ForwardStage:
                 errors[i] = _error_json(_CRASHED)
             else:
                 dims = int(batch["dims"][i])
-                vectors[i] = cut(np.asarray(outcome), dims if dims > 0 else None)
+                [vector] = outcome
+                vectors[i] = cut(np.asarray(vector), dims if dims > 0 else None)
                 token_counts[i] = item.token_count
         return {
             "index": batch["index"],

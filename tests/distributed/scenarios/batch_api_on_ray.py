@@ -28,8 +28,8 @@ RAY_ARGS = ["--model", "default", "--model", "fake=fake:64", "--ray", ADDRESS,
             "--replicas", "1", "--replica-cpus", "0.25"]  # fmt: skip
 LOCAL_ARGS = ["--model", "default", "--model", "fake=fake:64"]
 PARITY_N = 240
-KILL_N = 1500
-CANCEL_N = 3000
+KILL_N = 600
+CANCEL_N = 2000
 
 
 def texts(n: int, tag: str) -> list[str]:
