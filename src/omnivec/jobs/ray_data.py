@@ -105,6 +105,10 @@ def _dataset(paths: Sequence[Path], kind: str, options: PipelineOptions) -> Any:
         # One row per line; the actor reads each line as the Batch API does.
         return ray.data.read_text(names, drop_empty_lines=True, ray_remote_args=read_args)
     if kind == "parquet":
+        # Ray Data's newer Parquet reader lists files in a task that takes a whole CPU, which
+        # cannot be placed beside the fractional-CPU stages on small nodes; the classic reader
+        # takes the readers' fraction.
+        ray.data.DataContext.get_current().use_datasource_v2 = False
         columns = [options.text_column] + ([options.key_column] if options.key_column else [])
         return ray.data.read_parquet(names, columns=columns, ray_remote_args=read_args)
     files = sorted(str(f) for p in paths for f in _walk(p))
