@@ -30,7 +30,6 @@ from omnivec.types import EmbedInput, FileRefPart, Part
 log = get_logger(__name__)
 
 _UNREADABLE = ItemError.of("INTERNAL", "The stored request could not be read back.")
-_LOST = ItemError.of("INTERNAL", "An internal error occurred while embedding this request.")
 
 # The pipeline's options for a model (pool sizes, CPUs and GPUs per actor).
 OptionsFor = Callable[[str], PipelineOptions]
@@ -65,8 +64,12 @@ class RayDataChunks:
             except OmnivecError as exc:
                 results[item.index] = failure(item.index, item_error(exc))
         if rows:
-            results.update(await self._run(job.model, rows))
-        return [results.get(item.index) or failure(item.index, _LOST) for item in items]
+            embedded = await self._run(job.model, rows)
+            if len(embedded) != len(rows):
+                # Nothing is committed: the worker counts a failed turn and runs the chunk again.
+                raise RuntimeError(f"the pipeline returned {len(embedded)} results for {len(rows)} requests")
+            results.update(embedded)
+        return [results[item.index] for item in items]
 
     async def _with_file_bytes(self, embed_input: EmbedInput, owner: str) -> bytes:
         """The stored request, its ``file_data`` parts replaced by the bytes they name."""
