@@ -4,6 +4,7 @@ concrete classes together; everything else receives its dependencies."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,7 +14,7 @@ from omnivec import media
 from omnivec.index.base import Filter, VectorStore
 from omnivec.jobs.ingestion import IngestionWorker, IngestionWorkerSettings
 from omnivec.jobs.sweeper import Sweeper
-from omnivec.jobs.worker import BatchWorker, WorkerSettings
+from omnivec.jobs.worker import BatchWorker, ChunkRunner, WorkerSettings
 from omnivec.logging import get_logger
 from omnivec.media.document_text import DocumentReader
 from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers
@@ -186,12 +187,13 @@ def build(
         files,
         stores.worker_lock,
         WorkerSettings(
-            chunk_items=settings.batches.chunk_items,
+            chunk_items=settings.ray.batch_chunk_items if ray_runtime else settings.batches.chunk_items,
             poll_interval_s=settings.batches.poll_interval_s,
             stop_timeout_s=settings.batches.stop_timeout_s,
             max_attempts=settings.batches.max_attempts,
             stuck_after_s=settings.batches.stuck_after_s,
         ),
+        chunks=ray_batch_chunks(settings, catalogue, embeddings) if ray_runtime else None,
     )
     batches = BatchService(
         stores.batches,
@@ -281,9 +283,12 @@ def metadata_filter_parser() -> Callable[[str], Filter | None] | None:
     return parse_metadata_filter
 
 
-def embedding_service(settings: Settings) -> EmbeddingService:
+def embedding_service(settings: Settings, *, device: str | None = None) -> EmbeddingService:
     """The embedding path alone (model, runtime, service; no storage, no files): what each actor
-    of a Ray Data batch pipeline runs. The caller starts its runtime."""
+    of a Ray Data batch pipeline runs. The caller starts its runtime. ``device`` overrides the
+    configured one (the pipeline's CPU stage tokenises on the CPU)."""
+    if device is not None:
+        settings = settings.model_copy(update={"device": device})
     backends = load_backends(settings)
     runtime = Runtime(backends, batch_limits(settings))
     descriptors = {b.info.model_id: describe(b.info) for b in backends}
@@ -333,6 +338,38 @@ def ray_runtime_for(settings: Settings, limits: BatchLimits) -> Runtime:
         runtime.stop()
         raise
     return runtime
+
+
+def ray_batch_chunks(
+    settings: Settings, catalogue: ModelCatalogue, embeddings: EmbeddingService
+) -> ChunkRunner:
+    """With ``--ray``, Batch API jobs run their chunks as Ray Data pipelines: a CPU stage, then
+    a pool of model actors sized like the model's Serve deployment (replicas, CPUs, GPUs)."""
+    from omnivec.jobs.ray_chunks import RayDataChunks
+    from omnivec.jobs.ray_data import PipelineOptions
+
+    ray = settings.ray
+    specs = {split_model_spec(spec)[0]: spec for spec in settings.models}
+
+    def service_for(model: str) -> Callable[[], EmbeddingService]:
+        model_id = catalogue.resolve(model).name
+        # Each actor loads only this model, as this process would, without Ray.
+        one_model = settings.model_copy(update={"models": [specs[model_id]], "aliases": {}})
+        return functools.partial(embedding_service, one_model)
+
+    def options_for(model: str) -> PipelineOptions:
+        most = ray.max_replicas if ray.max_replicas is not None else ray.replicas
+        return PipelineOptions(
+            model=catalogue.resolve(model).name,
+            actors_min=1,
+            actors_max=max(1, most),
+            actor_cpus=ray.replica_cpus,
+            actor_gpus=ray.replica_gpus,
+            prepare_actors_max=max(1, most),
+            prepare_cpus=ray.batch_prepare_cpus,
+        )
+
+    return RayDataChunks(service_for, options_for, embeddings.files)
 
 
 def _modalities(settings: Settings, model_id: str) -> frozenset[Modality] | None:

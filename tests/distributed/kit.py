@@ -27,12 +27,20 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, args: list[str], *, ready_timeout_s: float = 480) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        ready_timeout_s: float = 480,
+        data_dir: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self._client: genai.Client | None = None
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        data_dir = tempfile.mkdtemp(prefix="omnivec-data-", dir=os.environ.get("SCENARIO_WORK"))
-        self.log = Path(data_dir) / "server.log"
+        data_dir = data_dir or tempfile.mkdtemp(prefix="omnivec-data-", dir=os.environ.get("SCENARIO_WORK"))
+        self.data_dir = data_dir
+        self.log = Path(data_dir) / f"server-{self.port}.log"
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -47,6 +55,7 @@ class Server:
             ],
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         self.wait_ready(ready_timeout_s)
 

@@ -142,21 +142,20 @@ def test_a_failed_run_leaves_no_output(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_pipeline_actor_reads_and_embeds_like_the_batch_api(tmp_path: Path) -> None:
-    """The model actor of `batch run`, called as Ray Data calls it, without a cluster."""
+def test_the_pipeline_stages_read_and_embed_like_the_batch_api(tmp_path: Path) -> None:
+    """The CPU stage and the model actor of the pipeline, called as Ray Data calls them,
+    without a cluster: the CPU stage reads and tokenises, the model actor only embeds."""
     import functools
 
     from omnivec.bootstrap import embedding_service
     from omnivec.cli.ray_batch import _line_reader
-    from omnivec.jobs.ray_data import EmbedStage, PipelineOptions
+    from omnivec.jobs.ray_data import ForwardStage, PipelineOptions, RequestStage
     from omnivec.settings import Settings
 
-    stage = EmbedStage(
-        functools.partial(embedding_service, Settings(models=["fake:16"], data_dir=tmp_path)),
-        _line_reader,
-        PipelineOptions(model="gemini-embedding-001"),
-        "jsonl",
-    )
+    make_service = functools.partial(embedding_service, Settings(models=["fake:16"], data_dir=tmp_path))
+    options = PipelineOptions(model="gemini-embedding-001")
+    read = RequestStage(make_service, _line_reader, options, "jsonl")
+    embed = ForwardStage(make_service, options)
     lines = [
         json.dumps({"key": "a", "request": {"content": {"parts": [{"text": "alpha"}]}}}),
         json.dumps(
@@ -164,13 +163,18 @@ def test_the_pipeline_actor_reads_and_embeds_like_the_batch_api(tmp_path: Path) 
         ),
         "{not json",
         json.dumps({"key": "d", "request": {"model": "models/other", "content": {"parts": [{"text": "x"}]}}}),
+        json.dumps({"key": "e", "request": {"content": {"parts": []}}}),
     ]
-    out = stage({"text": np.array(lines, dtype=object)})
-    assert list(out["key"]) == ["a", "b", "", "d"]
-    assert [len(v) for v in out["vector"]] == [16, 4, 0, 0]
-    assert [bool(e) for e in out["error"]] == [False, False, True, True]
+    prepared = read({"text": np.array(lines, dtype=object)})
+    # Tokenised in the CPU stage: what reaches the model actor is ready for the device.
+    assert [bool(p) for p in prepared["prepared"]] == [True, True, False, False, False]
+    out = embed(prepared)
+    assert list(out["key"]) == ["a", "b", "", "d", "e"]
+    assert [len(v) for v in out["vector"]] == [16, 4, 0, 0, 0]
+    assert [bool(e) for e in out["error"]] == [False, False, True, True, True]
     assert json.loads(out["error"][3])["status"] == "NOT_FOUND"  # no model "other" here
-    # The same vector as the single-process path gives for the same text.
+    assert "'content.parts'" in json.loads(out["error"][4])["message"]
+    # The same vectors as the single-process path gives for the same requests.
     single = embedding_service(Settings(models=["fake:16"], data_dir=tmp_path))
     single.runtime.start()
     try:
@@ -178,7 +182,45 @@ def test_the_pipeline_actor_reads_and_embeds_like_the_batch_api(tmp_path: Path) 
 
         from omnivec.types import EmbedInput, EmbedOptions, TextPart
 
-        [expected] = asyncio.run(single.embed("fake", [EmbedInput((TextPart("alpha"),), EmbedOptions())]))
+        expected = asyncio.run(
+            single.embed(
+                "fake",
+                [
+                    EmbedInput((TextPart("alpha"),), EmbedOptions()),
+                    EmbedInput((TextPart("beta"),), EmbedOptions(output_dimensionality=4)),
+                ],
+            )
+        )
     finally:
         single.runtime.stop()
-    np.testing.assert_array_equal(out["vector"][0], expected.values)
+    np.testing.assert_array_equal(out["vector"][0], expected[0].values)
+    np.testing.assert_array_equal(out["vector"][1], expected[1].values)
+    assert [int(t) for t in out["token_count"][:2]] == [e.token_count for e in expected]
+
+
+def test_the_cpu_stage_reads_a_jobs_stored_requests(tmp_path: Path) -> None:
+    """Batch API jobs on Ray send their stored requests (with their indices) through the same
+    stages; an over-long input with autoTruncate off is the item's own error, as in the worker."""
+    import functools
+
+    from omnivec.bootstrap import embedding_service
+    from omnivec.jobs.ray_data import STORED, ForwardStage, PipelineOptions, RequestStage, read_error
+    from omnivec.services.batch_items import encode_input
+    from omnivec.settings import Settings
+    from omnivec.types import EmbedInput, EmbedOptions, TextPart
+
+    settings = Settings(models=["fake:16"], data_dir=tmp_path)
+    make_service = functools.partial(embedding_service, settings)
+    options = PipelineOptions(model="fake")
+    payloads = [
+        encode_input(EmbedInput((TextPart("alpha"),), EmbedOptions())),
+        encode_input(EmbedInput((TextPart("word " * 3000),), EmbedOptions(auto_truncate=False))),
+        b"{damaged",
+    ]
+    batch = {"index": np.array([7, 8, 9]), "payload": np.array(payloads, dtype=object)}
+    out = ForwardStage(make_service, options)(RequestStage(make_service, None, options, STORED)(batch))
+    assert list(out["index"]) == [7, 8, 9]
+    assert len(out["vector"][0]) == 16 and not out["error"][0]
+    too_long = read_error(out["error"][1])
+    assert too_long.status == "INVALID_ARGUMENT" and "'content'" in too_long.message
+    assert read_error(out["error"][2]).status == "INTERNAL"

@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
             actors_max=max(1, args.actors),
             actor_cpus=args.actor_cpus,
             actor_gpus=args.actor_gpus,
+            prepare_actors_max=max(1, args.actors),
             text_column=args.column,
             key_column=args.key_column,
         )

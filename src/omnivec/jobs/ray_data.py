@@ -1,9 +1,10 @@
 """Batch embedding as a Ray Data pipeline (the distributed extra).
 
-read the inputs (JSONL in the Batch API's file format, Parquet with a text column, or folders
-of files, each file one request) -> an actor pool that reads each request and embeds it with
-omnivec's own EmbeddingService (prompts, media decoding, tokenisation, the dynamic batcher,
-the model) -> the results stream back, in input order, to the driver, which writes them.
+read the inputs (JSONL in the Batch API's file format, Parquet with a text column, folders of
+files, each file one request, or a Batch API job's stored requests) -> a CPU stage of
+fractional-CPU actors that reads each request, validates it, decodes its media and tokenises it
+-> an actor pool that embeds (omnivec's own runtime: the dynamic batcher and the model) -> the
+results stream back to the driver, which writes them (an output file, or the job's storage).
 
 Exactly once: Ray Data re-runs the blocks of a task or actor that died, and a block is handed
 to the driver only when it is complete, so every input row reaches the output once. The output
@@ -16,32 +17,40 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import os
+import pickle
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
-from omnivec.errors import OmnivecError, ResourceExhausted
+from omnivec.errors import Internal, InvalidArgument, OmnivecError
 from omnivec.logging import get_logger
+from omnivec.runtime.backends.base import InputError
+from omnivec.runtime.inputs import PreparedItem
 from omnivec.services.batch_items import decode_input, encode_input, failure, item_error, output_line, success
 from omnivec.services.batches import BatchRequest
 from omnivec.services.catalogue import ModelCatalogue
 from omnivec.services.embeddings import EmbeddingService
-from omnivec.storage.records import BatchItem, ItemError, ItemResult
+from omnivec.services.matryoshka import cut
+from omnivec.storage.records import BatchItem, ItemError
 from omnivec.types import BlobPart, EmbedInput, EmbedOptions, Priority, TextPart
 
 log = get_logger(__name__)
 
-# Builds the embedding service inside each actor (the model loads there, not in the driver).
-ServiceFactory = Callable[[], EmbeddingService]
+# Builds the embedding service inside each actor (the model loads there, not in the driver);
+# ``device="cpu"`` for the CPU stage, which only tokenises and preprocesses.
+ServiceFactory = Callable[..., EmbeddingService]
 # Builds the Batch API line reader for a model, given that model's catalogue.
 ReaderFactory = Callable[[ModelCatalogue, str], Callable[[int, bytes], BatchRequest]]
 
 _CRASHED = ItemError(13, "INTERNAL", "An internal error occurred while embedding this request.")
 READ_CPUS = 0.25
+# The rows of a Batch API job: (index, stored request payload).
+STORED = "stored"
 _NO_VECTOR = np.zeros(0, dtype=np.float32)
 TEXT_SUFFIXES = {".txt", ".md", ".rst", ".csv", ".tsv", ".json", ".html", ".htm", ".xml", ".py"}
 
@@ -55,6 +64,9 @@ class PipelineOptions:
     actors_max: int = 2
     actor_cpus: float = 0.5
     actor_gpus: float = 0.0
+    # The CPU stage (parse, decode media, tokenise): its actors and the CPUs each reserves.
+    prepare_actors_max: int = 1
+    prepare_cpus: float = 0.25
     text_column: str = "text"
     key_column: str | None = None
 
@@ -93,6 +105,10 @@ def _dataset(paths: Sequence[Path], kind: str, options: PipelineOptions) -> Any:
         # One row per line; the actor reads each line as the Batch API does.
         return ray.data.read_text(names, drop_empty_lines=True, ray_remote_args=read_args)
     if kind == "parquet":
+        # Ray Data's newer Parquet reader lists files in a task that takes a whole CPU, which
+        # cannot be placed beside the fractional-CPU stages on small nodes; the classic reader
+        # takes the readers' fraction.
+        ray.data.DataContext.get_current().use_datasource_v2 = False
         columns = [options.text_column] + ([options.key_column] if options.key_column else [])
         return ray.data.read_parquet(names, columns=columns, ray_remote_args=read_args)
     files = sorted(str(f) for p in paths for f in _walk(p))
@@ -126,42 +142,58 @@ def _file_request(path: str, key: str) -> BatchRequest:
     return BatchRequest(key=key, input=EmbedInput((BlobPart(mime, data),), EmbedOptions()))
 
 
-# --- embedding (one actor of the pool) -----------------------------------------------------------
-class EmbedStage:
-    """Owns one copy of the model (its own runtime and batcher) and an event loop to drive it."""
+# --- the pipeline: a CPU stage, then the model actors ------------------------------------------
+class RequestStage:
+    """The CPU stage: reads each row as a request (a Batch API line, a Parquet text, a file, or
+    a job's stored request), validates it and decodes its media as ``EmbeddingService.embed``
+    does, and tokenises it with the model's own ``prepare``. Its output is what the model
+    actors put on the device, so they spend no time on any of this."""
 
     def __init__(
-        self, make_service: ServiceFactory, make_reader: ReaderFactory, options: PipelineOptions, kind: str
+        self,
+        make_service: ServiceFactory,
+        make_reader: ReaderFactory | None,
+        options: PipelineOptions,
+        kind: str,
     ) -> None:
-        self.service = make_service()
-        self.service.runtime.start()
+        # The model's tokenizer and preprocessing come with its backend, loaded here on the CPU.
+        self.service = make_service(device="cpu")
         self.options = options
         self.model = self.service.catalogue.resolve(options.model).name
-        self.read_line = make_reader(self.service.catalogue, options.model)
+        self.backend = self.service.runtime.runners[self.model].backend
+        self.read_line = make_reader(self.service.catalogue, options.model) if make_reader else None
         self.loop = asyncio.new_event_loop()
         self.kind = kind
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         requests = self._requests(batch)
-        results = self.loop.run_until_complete(self._embed_all(requests))
-        # One array per row: requests may ask for different outputDimensionality.
-        vectors = np.empty(len(results), dtype=object)
-        for i, r in enumerate(results):
-            vectors[i] = np.frombuffer(r.vector, np.float32) if r.vector is not None else _NO_VECTOR
+        prepared = self.loop.run_until_complete(self._prepare_all(requests))
+        indices = batch["index"] if self.kind == STORED else np.full(len(requests), -1, dtype=np.int64)
         return {
+            "index": np.asarray(indices, dtype=np.int64),
             "key": np.array([req.key if req.key is not None else "" for req in requests], dtype=object),
-            "has_key": np.array([req.key is not None for req in requests]),
+            "has_key": np.array([req.key is not None for req in requests], dtype=bool),
             "metadata": np.array([_metadata(req) for req in requests], dtype=object),
-            "vector": vectors,
-            "token_count": np.array([r.token_count for r in results], dtype=np.int64),
-            "error": np.array([_error_json(r.error) for r in results], dtype=object),
+            # Pickled between two stages of one pipeline: token ids, decoded media.
+            "prepared": np.array(
+                [b"" if p is None else pickle.dumps(p, 5) for p, _ in prepared], dtype=object
+            ),
+            "dims": np.array([_dims(req) for req in requests], dtype=np.int64),
+            "error": np.array([_error_json(e) for _, e in prepared], dtype=object),
         }
 
     def _requests(self, batch: dict[str, np.ndarray]) -> list[BatchRequest]:
+        if self.kind == STORED:
+            return [_stored_request(_bytes(payload)) for payload in batch["payload"]]
         if self.kind == "jsonl":
-            return [self.read_line(0, _bytes(line)) for line in batch["text"]]
+            assert self.read_line is not None
+            # The stored form, as the Batch API worker reads it back: the same path embeds.
+            return [_as_stored(self.read_line(0, _bytes(line))) for line in batch["text"]]
         if self.kind == "files":
-            return [_file_request(str(p), str(k)) for p, k in zip(batch["path"], batch["key"], strict=True)]
+            return [
+                _as_stored(_file_request(str(p), str(k)))
+                for p, k in zip(batch["path"], batch["key"], strict=True)
+            ]
         texts = batch[self.options.text_column]
         keys = batch[self.options.key_column] if self.options.key_column else [None] * len(texts)
         return [
@@ -171,43 +203,96 @@ class EmbedStage:
             for t, k in zip(texts, keys, strict=True)
         ]
 
-    async def _embed_all(self, requests: list[BatchRequest]) -> list[ItemResult]:
-        results: dict[int, ItemResult] = {}
-        runnable: list[tuple[int, EmbedInput]] = []
-        for i, req in enumerate(requests):
-            if req.error is not None or req.input is None:
-                error = req.error or OmnivecError("The request could not be read.")
-                results[i] = failure(i, item_error(error))
-            else:
-                # The stored form, as the Batch API worker reads it back: the same path embeds.
-                runnable.append((i, decode_input(encode_input(req.input))))
-        if runnable:
-            try:
-                embedded = await self._embed([x for _, x in runnable])
-                for (i, _), e in zip(runnable, embedded, strict=True):
-                    results[i] = success(i, e.values, e.token_count)
-            except Exception:
-                # One bad input fails the whole call: embed them one at a time to find it.
-                alone = await asyncio.gather(*(self._one(i, x) for i, x in runnable))
-                results.update({r.index: r for r in alone})
-        return [results[i] for i in range(len(requests))]
+    async def _prepare_all(
+        self, requests: list[BatchRequest]
+    ) -> list[tuple[PreparedItem | None, ItemError | None]]:
+        return list(await asyncio.gather(*(self._prepare(req) for req in requests)))
 
-    async def _one(self, index: int, item: EmbedInput) -> ItemResult:
+    async def _prepare(self, req: BatchRequest) -> tuple[PreparedItem | None, ItemError | None]:
+        """What the model actors need for one request, or the request's own error."""
+        if req.error is not None or req.input is None:
+            return None, item_error(req.error or OmnivecError("The request could not be read."))
         try:
-            [e] = await self._embed([item])
+            model_input = await self.service.model_input(self.model, req.input)
+            [prepared] = await asyncio.to_thread(
+                self.backend.prepare, [model_input], auto_truncate=req.input.options.auto_truncate
+            )
+        except InputError as exc:  # reported at the request's own field, as embed does
+            return None, item_error(InvalidArgument.at("content", exc.description))
         except OmnivecError as exc:
-            return failure(index, item_error(exc))
+            return None, item_error(exc)
         except Exception:
-            log.exception("item %d failed", index)
-            return failure(index, _CRASHED)
-        return success(index, e.values, e.token_count)
+            log.exception("a request could not be prepared")
+            return None, _CRASHED
+        return prepared, None
 
-    async def _embed(self, inputs: list[EmbedInput]) -> list[Any]:
-        while True:
-            try:
-                return await self.service.embed(self.model, inputs, priority=Priority.BATCH, field_prefix="")
-            except ResourceExhausted:
-                await asyncio.sleep(0.1)
+
+class ForwardStage:
+    """One actor of the model pool: its own copy of the model and batcher. It takes prepared
+    inputs, lets the batcher form the forward passes, and cuts each vector to the size asked."""
+
+    def __init__(self, make_service: ServiceFactory, options: PipelineOptions) -> None:
+        service = make_service()
+        service.runtime.start()
+        self.service = service
+        self.runner = service.runtime.runners[service.catalogue.resolve(options.model).name]
+        self.loop = asyncio.new_event_loop()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        errors = [str(e) for e in batch["error"]]
+        todo = [i for i, e in enumerate(errors) if not e]
+        prepared = [pickle.loads(batch["prepared"][i]) for i in todo]
+        outcomes = self.loop.run_until_complete(self._forward(prepared))
+        vectors = np.empty(len(errors), dtype=object)
+        for i in range(len(errors)):
+            vectors[i] = _NO_VECTOR
+        token_counts = np.zeros(len(errors), dtype=np.int64)
+        for i, item, outcome in zip(todo, prepared, outcomes, strict=True):
+            if isinstance(outcome, OmnivecError):
+                errors[i] = _error_json(item_error(outcome))
+            elif isinstance(outcome, BaseException):
+                errors[i] = _error_json(_CRASHED)
+            else:
+                dims = int(batch["dims"][i])
+                [vector] = outcome
+                vectors[i] = cut(np.asarray(vector), dims if dims > 0 else None)
+                token_counts[i] = item.token_count
+        return {
+            "index": batch["index"],
+            "key": batch["key"],
+            "has_key": batch["has_key"],
+            "metadata": batch["metadata"],
+            "vector": vectors,
+            "token_count": token_counts,
+            "error": np.array(errors, dtype=object),
+        }
+
+    async def _forward(self, prepared: list[PreparedItem]) -> list[Any]:
+        # One submission per item: an item the model fails on fails alone (the runner retries a
+        # failed pass item by item); the batcher still forms full passes from them.
+        return list(
+            await asyncio.gather(
+                *(self.runner.run([p], Priority.BATCH) for p in prepared), return_exceptions=True
+            )
+        )
+
+
+def _stored_request(payload: bytes) -> BatchRequest:
+    try:
+        return BatchRequest(input=decode_input(payload))
+    except Exception:
+        return BatchRequest(error=Internal("The stored request could not be read back."))
+
+
+def _as_stored(req: BatchRequest) -> BatchRequest:
+    if req.input is None:
+        return req
+    return replace(req, input=decode_input(encode_input(req.input)))
+
+
+def _dims(req: BatchRequest) -> int:
+    dims = req.input.options.output_dimensionality if req.input is not None else None
+    return dims or 0
 
 
 def _bytes(value: Any) -> bytes:
@@ -225,20 +310,37 @@ def _error_json(error: ItemError | None) -> str:
     return orjson.dumps({"code": error.code, "status": error.status, "message": error.message}).decode()
 
 
-# --- the run ---------------------------------------------------------------------------------------
-def stream_results(
-    paths: Sequence[Path], make_service: ServiceFactory, make_reader: ReaderFactory, options: PipelineOptions
-) -> Iterator[dict[str, Any]]:
-    """The pipeline's output batches (numpy columns), in input order."""
-    import ray.data
+def read_error(text: str) -> ItemError:
+    """An ``error`` cell of the pipeline's output back as the item's error."""
+    e = orjson.loads(text)
+    return ItemError(e["code"], e["status"], e["message"])
+
+
+def embedding_pipeline(
+    ds: Any,
+    kind: str,
+    make_service: ServiceFactory,
+    make_reader: ReaderFactory | None,
+    options: PipelineOptions,
+) -> Any:
+    """``ds`` (rows of ``kind``) -> the CPU stage -> the model actors: one row out per row in,
+    with index, key, has_key, metadata, vector, token_count and error. The one pipeline of both
+    ``batch run`` and Batch API jobs on Ray."""
     from ray.data import ActorPoolStrategy
 
-    ray.data.DataContext.get_current().execution_options.preserve_order = True
-    kind = input_kind(paths)
-    ds = _dataset(paths, kind, options)
     ds = ds.map_batches(
-        EmbedStage,
+        RequestStage,
         fn_constructor_args=(make_service, make_reader, options, kind),
+        batch_size=options.batch_rows,
+        batch_format="numpy",
+        compute=ActorPoolStrategy(min_size=1, max_size=options.prepare_actors_max),
+        num_cpus=options.prepare_cpus,
+        max_restarts=-1,
+        max_task_retries=-1,
+    )
+    return ds.map_batches(
+        ForwardStage,
+        fn_constructor_args=(make_service, options),
         batch_size=options.batch_rows,
         batch_format="numpy",
         compute=ActorPoolStrategy(min_size=options.actors_min, max_size=options.actors_max),
@@ -248,7 +350,46 @@ def stream_results(
         max_restarts=-1,
         max_task_retries=-1,
     )
+
+
+# --- the run ---------------------------------------------------------------------------------------
+def stream_results(
+    paths: Sequence[Path], make_service: ServiceFactory, make_reader: ReaderFactory, options: PipelineOptions
+) -> Iterator[dict[str, Any]]:
+    """The pipeline's output batches (numpy columns), in input order."""
+    import ray.data
+
+    ray.data.DataContext.get_current().execution_options.preserve_order = True
+    kind = input_kind(paths)
+    ds = embedding_pipeline(_dataset(paths, kind, options), kind, make_service, make_reader, options)
     yield from ds.iter_batches(batch_size=options.batch_rows, batch_format="numpy", prefetch_batches=2)
+
+
+def stored_results(
+    rows: Sequence[tuple[int, bytes]],
+    make_service: ServiceFactory,
+    options: PipelineOptions,
+    stop: threading.Event,
+) -> Iterator[dict[str, Any]]:
+    """A Batch API job's stored requests ``(index, payload)`` through the pipeline; output
+    batches as they come (any order: each row carries its index). Setting ``stop`` ends the run
+    at the next batch, and with it the pipeline's tasks and actors."""
+    import ray.data
+
+    # The server's log, not a progress bar per run.
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    ds = ray.data.from_items([{"index": i, "payload": payload} for i, payload in rows])
+    ds = embedding_pipeline(ds, STORED, make_service, None, options)
+    batches = ds.iter_batches(batch_size=options.batch_rows, batch_format="numpy", prefetch_batches=2)
+    try:
+        for batch in batches:
+            if stop.is_set():
+                return
+            yield batch
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
 
 
 class ResultWriter:
@@ -290,8 +431,7 @@ class ResultWriter:
                 self.stats.requests - len(errors) + i, key, metadata.encode() if metadata else None, None
             )
             if error:
-                e = orjson.loads(error)
-                result = failure(item.index, ItemError(e["code"], e["status"], e["message"]))
+                result = failure(item.index, read_error(error))
             else:
                 result = success(item.index, batch["vector"][i], int(batch["token_count"][i]))
             lines.append(output_line(item, result))

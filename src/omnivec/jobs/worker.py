@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from omnivec.errors import NotFound, Unavailable
 from omnivec.jobs.attempts import Attempts, gave_up
@@ -32,12 +33,19 @@ from omnivec.services.batch_items import item_error
 from omnivec.services.embeddings import EmbeddingService
 from omnivec.services.files import FilesService
 from omnivec.storage.interfaces import BatchStore, ExclusiveLock
-from omnivec.storage.records import BatchJob, Clock, ItemError, ItemResult, utc_now
+from omnivec.storage.records import BatchItem, BatchJob, Clock, ItemError, ItemResult, utc_now
 from omnivec.types import BatchState
 
 log = get_logger(__name__)
 
 CANCELLED = ItemError.of("CANCELLED", "The batch was cancelled.")
+
+
+class ChunkRunner(Protocol):
+    """Embeds one chunk of a job: one result per item, in order (``ChunkEmbedder`` in this
+    process; ``jobs.ray_chunks`` as a Ray Data run)."""
+
+    async def embed_chunk(self, job: BatchJob, items: Sequence[BatchItem]) -> list[ItemResult]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,7 @@ class BatchWorker:
         settings: WorkerSettings | None = None,
         *,
         clock: Clock = utc_now,
+        chunks: ChunkRunner | None = None,
     ) -> None:
         self.store = store
         self.embeddings = embeddings
@@ -76,7 +85,7 @@ class BatchWorker:
         self.lock = lock
         self.settings = settings or WorkerSettings()
         self.clock = clock
-        self.chunks = ChunkEmbedder(embeddings, self.settings.overload_backoff_s)
+        self.chunks: ChunkRunner = chunks or ChunkEmbedder(embeddings, self.settings.overload_backoff_s)
         self.attempts = Attempts(self.settings.max_attempts)
         self._wake = asyncio.Event()
         self._stopping = False

@@ -122,6 +122,12 @@ class EmbeddingService:
         with self.runtime.admit(descriptor.name, len(inputs)), self.budget.scope():
             return await self._embed(descriptor, inputs, priority, field_prefix, owner)
 
+    async def model_input(self, model: str, item: EmbedInput, *, owner: str = "") -> ModelInput:
+        """One input validated and decoded (media parts, stored files) as ``embed`` makes it,
+        before tokenisation: what a batch pipeline's CPU stage hands to the model's ``prepare``.
+        Errors name the field as ``embed`` does with an empty ``field_prefix``."""
+        return await self._model_input(self.catalogue.resolve(model), item, "", owner)
+
     async def count_tokens(
         self, model: str, inputs: Sequence[EmbedInput], *, field_prefix: str = "requests", owner: str = ""
     ) -> list[Embedding]:

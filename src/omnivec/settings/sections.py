@@ -212,6 +212,17 @@ class RaySettings(BaseModel):
         64, ge=1, description="Requests one replica takes at once; its batcher batches across them."
     )
     connect_timeout_s: float = Field(10.0, gt=0, description="How long to try to reach the cluster.")
+    batch_chunk_items: int = Field(
+        1000,
+        ge=1,
+        description="Batch API jobs: items one Ray Data run embeds and commits together (a restart "
+        "re-runs at most one such chunk).",
+    )
+    batch_prepare_cpus: float = Field(
+        0.25,
+        gt=0,
+        description="Batch API jobs: CPUs each actor of the CPU stage (parse, decode, tokenise) reserves.",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> RaySettings:

@@ -101,7 +101,7 @@ def worker_processes() -> list[psutil.Process]:
     found = []
     for p in psutil.process_iter(["cmdline"]):
         cmd = " ".join(p.info["cmdline"] or [])
-        if cmd.startswith("ray::") and "EmbedStage" in cmd:
+        if cmd.startswith("ray::") and "ForwardStage" in cmd:
             found.append(p)
     return found
 
