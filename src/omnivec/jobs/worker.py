@@ -25,6 +25,7 @@ from typing import Any
 from omnivec.errors import NotFound, Unavailable
 from omnivec.jobs.attempts import Attempts, gave_up
 from omnivec.jobs.chunks import ChunkEmbedder
+from omnivec.jobs.lookahead import ChunkLookahead
 from omnivec.jobs.output import write_output
 from omnivec.jobs.states import transition
 from omnivec.logging import get_logger
@@ -77,6 +78,7 @@ class BatchWorker:
         self.settings = settings or WorkerSettings()
         self.clock = clock
         self.chunks = ChunkEmbedder(embeddings, self.settings.overload_backoff_s)
+        self.lookahead = ChunkLookahead(store, self.chunks, self.settings.chunk_items)
         self.attempts = Attempts(self.settings.max_attempts)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -299,19 +301,22 @@ class BatchWorker:
         pending = self._commits.pop(job.job_id, None)
         start = pending.next_start if pending is not None else job.checkpoint
         if start < job.request_count:
-            items = await asyncio.to_thread(self.store.items, job.job_id, start, self.settings.chunk_items)
-            work = asyncio.ensure_future(self.chunks.embed_chunk(job, items)) if items else None
+            items, work = await self.lookahead.take(job, start)
+            if work is not None:
+                await self.lookahead.prepare_next(job, start + len(items))
             if pending is not None:
                 updated = await pending.task
                 if updated is None:  # cancelled, expired or deleted by someone else
                     if work is not None:
                         work.cancel()
+                    self.lookahead.drop(job.job_id)
                     return
                 job = updated
             if work is None:  # a failed turn: a job that keeps failing is given up
                 raise LookupError(f"batches/{job.job_id} has no stored request at {start}")
             results = await self._interruptible(work, cancel_event)
             if results is None:
+                self.lookahead.drop(job.job_id)
                 return  # cancelled mid-chunk: the next turn settles it
             commit = asyncio.ensure_future(
                 asyncio.to_thread(self.store.commit_chunk, job.job_id, start, results, self.clock())
@@ -334,10 +339,12 @@ class BatchWorker:
 
     async def _settle(self, job_id: str) -> BatchJob | None:
         """Wait for the job's pending commit, if any; the job as it left it."""
+        self.lookahead.drop(job_id)
         pending = self._commits.pop(job_id, None)
         return await pending.task if pending is not None else None
 
     async def _settle_all(self) -> None:
+        self.lookahead.drop_all()
         for job_id in list(self._commits):
             with contextlib.suppress(Exception):
                 await self._settle(job_id)

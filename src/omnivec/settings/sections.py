@@ -19,7 +19,7 @@ class BatchingSettings(BaseModel):
     # Defaults measured with the benchmark (bench/): on CPU a MiniLM-size forward pass runs at
     # its best between about 1k and 4k padded tokens and slows past that as activations outgrow
     # the caches; one pass costs about as much as 50-60 tokens before its first token.
-    max_batch_tokens: int = Field(4096, ge=1, description="Padded tokens per forward pass.")
+    max_batch_tokens: int = Field(2048, ge=1, description="Padded tokens per forward pass.")
     max_batch_items: int = Field(128, ge=1, description="Items per forward pass.")
     pass_overhead_tokens: int = Field(
         64,
