@@ -100,7 +100,7 @@ class BatchSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    chunk_items: int = Field(default=64, ge=1, description="Items embedded and checkpointed together.")
+    chunk_items: int = Field(default=256, ge=1, description="Items embedded and checkpointed together.")
     job_ttl_hours: float = Field(
         default=48.0, gt=0, description="Jobs not finished this long after creation expire."
     )
