@@ -12,9 +12,10 @@ from typing import Any
 
 from omnivec import media
 from omnivec.index.base import Filter, VectorStore
+from omnivec.jobs.chunks import ChunkRunner
 from omnivec.jobs.ingestion import IngestionWorker, IngestionWorkerSettings
 from omnivec.jobs.sweeper import Sweeper
-from omnivec.jobs.worker import BatchWorker, ChunkRunner, WorkerSettings
+from omnivec.jobs.worker import BatchWorker, WorkerSettings
 from omnivec.logging import get_logger
 from omnivec.media.document_text import DocumentReader
 from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Protocol
 
 from omnivec.errors import Internal, OmnivecError, ResourceExhausted, Unavailable
 from omnivec.logging import get_logger
@@ -21,6 +22,13 @@ log = get_logger(__name__)
 
 _UNREADABLE = ItemError.of("INTERNAL", "The stored request could not be read back.")
 _CRASHED = ItemError.of("INTERNAL", "An internal error occurred while embedding this request.")
+
+
+class ChunkRunner(Protocol):
+    """Embeds one chunk of a job: one result per item, in order (``ChunkEmbedder`` in this
+    process; ``jobs.ray_chunks`` as a Ray Data run)."""
+
+    async def embed_chunk(self, job: BatchJob, items: Sequence[BatchItem]) -> list[ItemResult]: ...
 
 
 class ChunkEmbedder:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from omnivec.errors import NotFound, Unavailable
 from omnivec.jobs.attempts import Attempts, gave_up
-from omnivec.jobs.chunks import ChunkEmbedder
+from omnivec.jobs.chunks import ChunkEmbedder, ChunkRunner
+from omnivec.jobs.lookahead import ChunkLookahead
 from omnivec.jobs.output import write_output
 from omnivec.jobs.states import transition
 from omnivec.logging import get_logger
@@ -33,19 +33,12 @@ from omnivec.services.batch_items import item_error
 from omnivec.services.embeddings import EmbeddingService
 from omnivec.services.files import FilesService
 from omnivec.storage.interfaces import BatchStore, ExclusiveLock
-from omnivec.storage.records import BatchItem, BatchJob, Clock, ItemError, ItemResult, utc_now
+from omnivec.storage.records import BatchJob, Clock, ItemError, ItemResult, utc_now
 from omnivec.types import BatchState
 
 log = get_logger(__name__)
 
 CANCELLED = ItemError.of("CANCELLED", "The batch was cancelled.")
-
-
-class ChunkRunner(Protocol):
-    """Embeds one chunk of a job: one result per item, in order (``ChunkEmbedder`` in this
-    process; ``jobs.ray_chunks`` as a Ray Data run)."""
-
-    async def embed_chunk(self, job: BatchJob, items: Sequence[BatchItem]) -> list[ItemResult]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +79,9 @@ class BatchWorker:
         self.settings = settings or WorkerSettings()
         self.clock = clock
         self.chunks: ChunkRunner = chunks or ChunkEmbedder(embeddings, self.settings.overload_backoff_s)
+        # One chunk ahead in this process; a Ray Data run per chunk starts actors of its own, and
+        # two at once may not fit beside the replicas of a small cluster.
+        self.lookahead = ChunkLookahead(store, self.chunks, self.settings.chunk_items, ahead=chunks is None)
         self.attempts = Attempts(self.settings.max_attempts)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -308,19 +304,22 @@ class BatchWorker:
         pending = self._commits.pop(job.job_id, None)
         start = pending.next_start if pending is not None else job.checkpoint
         if start < job.request_count:
-            items = await asyncio.to_thread(self.store.items, job.job_id, start, self.settings.chunk_items)
-            work = asyncio.ensure_future(self.chunks.embed_chunk(job, items)) if items else None
+            items, work = await self.lookahead.take(job, start)
+            if work is not None:
+                await self.lookahead.prepare_next(job, start + len(items))
             if pending is not None:
                 updated = await pending.task
                 if updated is None:  # cancelled, expired or deleted by someone else
                     if work is not None:
                         work.cancel()
+                    self.lookahead.drop(job.job_id)
                     return
                 job = updated
             if work is None:  # a failed turn: a job that keeps failing is given up
                 raise LookupError(f"batches/{job.job_id} has no stored request at {start}")
             results = await self._interruptible(work, cancel_event)
             if results is None:
+                self.lookahead.drop(job.job_id)
                 return  # cancelled mid-chunk: the next turn settles it
             commit = asyncio.ensure_future(
                 asyncio.to_thread(self.store.commit_chunk, job.job_id, start, results, self.clock())
@@ -343,10 +342,12 @@ class BatchWorker:
 
     async def _settle(self, job_id: str) -> BatchJob | None:
         """Wait for the job's pending commit, if any; the job as it left it."""
+        self.lookahead.drop(job_id)
         pending = self._commits.pop(job_id, None)
         return await pending.task if pending is not None else None
 
     async def _settle_all(self) -> None:
+        self.lookahead.drop_all()
         for job_id in list(self._commits):
             with contextlib.suppress(Exception):
                 await self._settle(job_id)

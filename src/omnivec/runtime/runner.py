@@ -25,7 +25,7 @@ from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.batcher import BatchLimits, TokenBudgetBatcher, WorkItem
 from omnivec.runtime.inputs import PreparedItem
-from omnivec.runtime.memory import release_free_memory
+from omnivec.runtime.memory import HeapTrimmer
 from omnivec.runtime.observer import BatchReport, RuntimeObserver, notify_batch
 from omnivec.types import Priority
 
@@ -55,8 +55,9 @@ class ModelRunner:
         observers: Sequence[RuntimeObserver] = (),
         *,
         replicas: Sequence[Backend] = (),
-        on_idle: Callable[[], None] = release_free_memory,
+        on_idle: Callable[[], None] | None = None,
         idle_s: float = IDLE_RELEASE_S,
+        trimmer: HeapTrimmer | None = None,
     ) -> None:
         self.backend = backend
         self.batcher = TokenBudgetBatcher(limits)
@@ -69,7 +70,10 @@ class ModelRunner:
         self._stats_lock = threading.Lock()
         # Monotonic start of the pass each copy has on the device; absent while it is idle.
         self._forward_started: dict[int, float] = {}
-        self._on_idle = on_idle
+        # Freed memory goes back to the OS once quiet, and during a long burst whenever the
+        # heap has grown beyond its slack (see runtime.memory).
+        self._trimmer = trimmer or HeapTrimmer()
+        self._on_idle = on_idle or self._trimmer.release
         self._idle_s = idle_s
         self._threads = [
             threading.Thread(
@@ -167,6 +171,7 @@ class ModelRunner:
                 continue
             taken = time.monotonic()
             self._run_batch(copy, batch, tuple(taken - w.enqueued_at for w in batch))
+            self._trimmer.after_pass()
             busy = True
 
     def _run_batch(

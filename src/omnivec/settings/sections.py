@@ -19,7 +19,7 @@ class BatchingSettings(BaseModel):
     # Defaults measured with the benchmark (bench/): on CPU a MiniLM-size forward pass runs at
     # its best between about 1k and 4k padded tokens and slows past that as activations outgrow
     # the caches; one pass costs about as much as 50-60 tokens before its first token.
-    max_batch_tokens: int = Field(4096, ge=1, description="Padded tokens per forward pass.")
+    max_batch_tokens: int = Field(2048, ge=1, description="Padded tokens per forward pass.")
     max_batch_items: int = Field(128, ge=1, description="Items per forward pass.")
     pass_overhead_tokens: int = Field(
         64,
@@ -100,7 +100,7 @@ class BatchSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    chunk_items: int = Field(default=64, ge=1, description="Items embedded and checkpointed together.")
+    chunk_items: int = Field(default=256, ge=1, description="Items embedded and checkpointed together.")
     job_ttl_hours: float = Field(
         default=48.0, gt=0, description="Jobs not finished this long after creation expire."
     )
