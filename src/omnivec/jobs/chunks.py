@@ -24,6 +24,23 @@ _UNREADABLE = ItemError.of("INTERNAL", "The stored request could not be read bac
 _CRASHED = ItemError.of("INTERNAL", "An internal error occurred while embedding this request.")
 
 
+def read_items(items: Sequence[BatchItem]) -> tuple[dict[int, ItemResult], list[tuple[int, EmbedInput]]]:
+    """A chunk's stored requests as inputs to embed, by item index; an item stored with its
+    error (refused when the job was created), or that cannot be read back, gets its failure."""
+    results: dict[int, ItemResult] = {}
+    runnable: list[tuple[int, EmbedInput]] = []
+    for item in items:
+        if item.error is not None:
+            results[item.index] = failure(item.index, item.error)
+            continue
+        try:
+            assert item.payload is not None
+            runnable.append((item.index, decode_input(item.payload)))
+        except Exception:
+            results[item.index] = failure(item.index, _UNREADABLE)
+    return results, runnable
+
+
 class ChunkRunner(Protocol):
     """Embeds one chunk of a job: one result per item, in order (``ChunkEmbedder`` in this
     process; ``jobs.ray_chunks`` as a Ray Data run)."""
@@ -39,17 +56,7 @@ class ChunkEmbedder:
 
     async def embed_chunk(self, job: BatchJob, items: Sequence[BatchItem]) -> list[ItemResult]:
         """One result per item, in the items' order."""
-        results: dict[int, ItemResult] = {}
-        runnable: list[tuple[int, EmbedInput]] = []
-        for item in items:
-            if item.error is not None:
-                results[item.index] = failure(item.index, item.error)
-                continue
-            try:
-                assert item.payload is not None
-                runnable.append((item.index, decode_input(item.payload)))
-            except Exception:
-                results[item.index] = failure(item.index, _UNREADABLE)
+        results, runnable = read_items(items)
         if runnable:
             try:
                 embedded = await self._embed(job, [x for _, x in runnable])

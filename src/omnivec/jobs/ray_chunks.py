@@ -20,16 +20,15 @@ import numpy as np
 
 from omnivec.errors import OmnivecError
 from omnivec.jobs import ray_data
+from omnivec.jobs.chunks import read_items
 from omnivec.jobs.ray_data import PipelineOptions, ServiceFactory
 from omnivec.logging import get_logger
-from omnivec.services.batch_items import decode_input, encode_input, failure, item_error, success
+from omnivec.services.batch_items import encode_input, failure, item_error, success
 from omnivec.services.embeddings import FileResolver
-from omnivec.storage.records import BatchItem, BatchJob, ItemError, ItemResult
+from omnivec.storage.records import BatchItem, BatchJob, ItemResult
 from omnivec.types import EmbedInput, FileRefPart, Part
 
 log = get_logger(__name__)
-
-_UNREADABLE = ItemError.of("INTERNAL", "The stored request could not be read back.")
 
 # The pipeline's options for a model (pool sizes, CPUs and GPUs per actor).
 OptionsFor = Callable[[str], PipelineOptions]
@@ -47,22 +46,13 @@ class RayDataChunks:
 
     async def embed_chunk(self, job: BatchJob, items: Sequence[BatchItem]) -> list[ItemResult]:
         """One result per item, in the items' order."""
-        results: dict[int, ItemResult] = {}
+        results, runnable = read_items(items)
         rows: list[tuple[int, bytes]] = []
-        for item in items:
-            if item.error is not None:
-                results[item.index] = failure(item.index, item.error)
-                continue
+        for index, embed_input in runnable:
             try:
-                assert item.payload is not None
-                embed_input = decode_input(item.payload)
-            except Exception:
-                results[item.index] = failure(item.index, _UNREADABLE)
-                continue
-            try:
-                rows.append((item.index, await self._with_file_bytes(embed_input, job.owner)))
+                rows.append((index, await self._with_file_bytes(embed_input, job.owner)))
             except OmnivecError as exc:
-                results[item.index] = failure(item.index, item_error(exc))
+                results[index] = failure(index, item_error(exc))
         if rows:
             embedded = await self._run(job.model, rows)
             if len(embedded) != len(rows):
