@@ -233,7 +233,9 @@ def _add_search_stores(container: Container, store: SqliteSearchStoreStore) -> N
     """File Search stores: the service, and the worker that ingests their documents."""
     settings = container.settings
     vectors = VectorStoreHandle(vector_store_opener(settings))
-    reader = DocumentReader(settings.media, _pdf_workers_of(container), settings.search_stores.pdf_timeout_s)
+    # store PDFs are read by the same worker processes as the PDFs of requests
+    pdf_workers = container.embeddings.decoder.pdf_workers
+    reader = DocumentReader(settings.media, pdf_workers, settings.search_stores.pdf_timeout_s)
     ingestor = DocumentIngestor(
         store,
         container.stores.blobs,
@@ -388,16 +390,6 @@ def embedding_cache(settings: Settings) -> EmbeddingCache | None:
             settings.data_dir / "cache" / "vectors.sqlite3", int(settings.cache.persistent_mb * 1024 * 1024)
         )
     return EmbeddingCache(int(settings.cache.memory_mb * 1024 * 1024), persistent)
-
-
-def _pdf_workers_of(container: Container) -> PdfWorkers | None:
-    """The PDF workers of the media decoder, shared by store ingestion (None without media)."""
-    if not media.available():
-        return None
-    from omnivec.services.media_decoding import MediaPartDecoder
-
-    decoder = container.embeddings.decoder
-    return decoder.pdf_workers if isinstance(decoder, MediaPartDecoder) else None
 
 
 def part_decoder(

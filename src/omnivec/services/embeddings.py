@@ -13,6 +13,7 @@ import numpy as np
 
 from omnivec.errors import InvalidArgument
 from omnivec.media.limits import MediaTally
+from omnivec.media.pdf_workers import PdfWorkers
 from omnivec.runtime.backends.base import InputError
 from omnivec.runtime.inputs import EncodedItem, ModelInput
 from omnivec.runtime.runtime import Runtime
@@ -40,6 +41,11 @@ class PartDecoder(Protocol):
     parts of the same Content used (images, PDF pages, seconds), for the per-Content limits.
     """
 
+    @property
+    def pdf_workers(self) -> PdfWorkers | None:
+        """The worker processes that read PDFs, shared with search-store ingestion (None
+        without media)."""
+
     async def decode(
         self,
         part: BlobPart | FileRefPart,
@@ -62,6 +68,8 @@ class FileResolver(Protocol):
 
 class TextOnlyParts:
     """The decoder used when no media support is installed: anything but text is refused."""
+
+    pdf_workers: PdfWorkers | None = None
 
     async def decode(
         self,

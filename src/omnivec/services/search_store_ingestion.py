@@ -197,14 +197,13 @@ class DocumentIngestor:
     ) -> list[tuple[StoreChunk, ChunkSource]]:
         """Audio and video: one chunk per time window, each embedded from its clip of the file
         and knowing its start and end seconds."""
-        noun = "Audio" if mime.startswith("audio/") else "Video"
-        wanted = Modality.AUDIO if noun == "Audio" else Modality.VIDEO
-        if wanted not in model.modalities:
+        modality, clips = self.reader.media_clips(data, mime, self.settings.media_window_s)
+        if modality not in model.modalities:
+            noun = modality.value.capitalize()
             raise InvalidArgument(
                 f"{noun} is not supported by this store's model {model.name}; use a store whose "
                 f"model takes {noun.lower()}."
             )
-        _, clips = self.reader.media_clips(data, mime, self.settings.media_window_s)
         if len(clips) > MAX_CHUNKS_PER_DOCUMENT:
             raise InvalidArgument(f"The document has more than {MAX_CHUNKS_PER_DOCUMENT} chunks.")
         name = doc.display_name or "document"
