@@ -21,6 +21,7 @@ from omnivec.media.document_text import DocumentReader
 from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers
 from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.batcher import BatchLimits
+from omnivec.runtime.executors import plan_executors, threads_per_executor
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.batches import BatchService, JobLimits
 from omnivec.services.calibration import QuantizationRanges
@@ -98,25 +99,46 @@ class Container:
             self._started = False
 
 
-def load_backends(settings: Settings, *, show_progress: bool = False) -> list[Backend]:
-    """One backend per served model, plus ``settings.replicas - 1`` copies of each (same id).
-    ``show_progress``: download and loading bars (the CLI at a terminal; never the library)."""
+def load_backends(
+    settings: Settings, *, show_progress: bool = False, owns_process: bool = False
+) -> list[Backend]:
+    """One backend per served model, plus more executors of each (same id): the same object
+    where the model can run several passes at once over its weights, else copies. Without
+    ``settings.replicas``, a process that owns its cores (``owns_process``: the CLI, not the
+    library) runs two executors of such a model on a CPU and splits torch's threads between
+    them (``runtime.executors``). ``show_progress``: download and loading bars (the CLI at a
+    terminal; never the library)."""
+    from omnivec.runtime.backends.device import current_torch_threads, set_torch_threads
     from omnivec.runtime.backends.loader import load_backend
 
     _apply_torch_threads(settings)
+    cores = current_torch_threads()
     backends: list[Backend] = []
     seen: set[str] = set()
+    most_at_once = 1
     for spec in settings.models:
         model_id, source = split_model_spec(spec)
         if model_id.lower() in seen:
             raise ValueError(f"two models are served as {model_id}; name one with --model ID=SOURCE")
         seen.add(model_id.lower())
-        for _ in range(settings.replicas):
-            backends.append(
-                load_backend(
-                    model_id, source, **load_options(settings, model_id), show_progress=show_progress
-                )
-            )
+        options = load_options(settings, model_id)
+        first = load_backend(model_id, source, **options, show_progress=show_progress)
+        plan = plan_executors(
+            first.info,
+            settings.replicas,
+            owns_process=owns_process,
+            torch_threads=settings.torch_threads,
+            cores=cores,
+        )
+        backends.append(first)
+        for _ in range(plan.executors - 1):
+            backends.append(first if plan.shared else load_backend(model_id, source, **options))
+        if plan.shared:
+            most_at_once = max(most_at_once, plan.executors)
+    if owns_process and settings.torch_threads is None and most_at_once > 1:
+        threads = threads_per_executor(cores, most_at_once)
+        set_torch_threads(threads)
+        log.info("%d executors per model share its weights, %d torch thread(s) each", most_at_once, threads)
     return backends
 
 
@@ -134,6 +156,7 @@ def load_options(settings: Settings, model_id: str) -> dict[str, Any]:
         "threads": settings.torch_threads,
         "half_precision": settings.half_precision,
         "engine_min_cosine": settings.engine_min_cosine,
+        "kernel_cache_entries": settings.kernel_cache_entries,
     }
 
 
@@ -143,14 +166,16 @@ def build(
     stores: Stores | None = None,
     *,
     show_progress: bool = False,
+    owns_process: bool = False,
 ) -> Container:
     """Build the container. ``backends`` may be given ready-made (tests, benchmarks); an empty
     list gives a container that serves no model but manages files and batch jobs (the CLI's
-    in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory."""
+    in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory.
+    ``owns_process``: the container may set process-wide torch threads (``load_backends``)."""
     limits = batch_limits(settings)
     ray_runtime = ray_runtime_for(settings, limits) if backends is None and settings.ray.address else None
     if backends is None and ray_runtime is None:
-        backends = load_backends(settings, show_progress=show_progress)
+        backends = load_backends(settings, show_progress=show_progress, owns_process=owns_process)
     runtime = ray_runtime or Runtime(backends or [], limits)
     infos = [runtime.info(model_id) for model_id in runtime.model_ids()]
     descriptors = {info.model_id: describe(info) for info in infos}

@@ -1,6 +1,7 @@
 """One executor thread per model copy: it owns that copy and is the only thread that runs it.
-A model is usually served by one copy; ``replicas`` adds copies that take batches from the same
-queue (on a GPU that one copy of a small model cannot keep busy).
+A model is usually served by one copy; ``replicas`` adds executors that take batches from the same
+queue: further copies (on a GPU that one copy of a small model cannot keep busy), or the same
+backend again where it runs several passes at once over one set of weights (torch on a CPU).
 
 Every submitted item's future resolves: with its vector, with an error when the backend raises
 on it, or with UNAVAILABLE when the runner stops. A batch that fails is retried item by item, so
@@ -101,7 +102,8 @@ class ModelRunner:
             thread.start()
 
     def close_backends(self) -> None:
-        for backend in self._backends:
+        # Executors that share one backend close it once.
+        for backend in {id(b): b for b in self._backends}.values():
             backend.close()
 
     def refuse_queued(self) -> None:

@@ -47,6 +47,10 @@ class BackendInfo:
     kind: ModelKind = ModelKind.EMBEDDING
     # A reranker's logit -> score (the runtime hands back logits); None for embedding models.
     score_activation: ScoreActivation | None = None
+    # Whether several threads may run ``forward`` on this one object at once (torch on the CPU:
+    # the weights are only read). Such a model's executors share its weights instead of each
+    # loading a copy.
+    concurrent_forward: bool = False
 
 
 class InputError(InvalidArgument):

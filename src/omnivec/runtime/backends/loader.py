@@ -44,10 +44,12 @@ def load_backend(
     threads: int | None = None,
     half_precision: bool | None = None,
     engine_min_cosine: float | None = None,
+    kernel_cache_entries: int | None = None,
     show_progress: bool = False,
 ) -> Backend:
     """``modalities`` limits what a multimodal model is loaded for (towers not needed are not
     loaded, where the architecture allows); None loads everything the checkpoint has.
+    ``kernel_cache_entries`` bounds the process's caches of compiled CPU kernels (None: theirs).
     ``show_progress``: the hub's download and the weights' loading bars (a terminal only)."""
     if source == "fake" or source.startswith("fake:"):
         if engine not in OWN_PRECISION_ENGINES | {"fp32"}:  # the fake backend computes in fp32
@@ -57,8 +59,11 @@ def load_backend(
         return FakeBackend.from_spec(model_id, source)
 
     from omnivec.runtime.backends.device import resolve_device
+    from omnivec.settings.native_libraries import limit_kernel_caches
 
     resolve_device(device)  # an unusable --device is refused before anything is read or loaded
+    if kernel_cache_entries is not None:
+        limit_kernel_caches(kernel_cache_entries)  # before the first pass (the engine's probe)
     set_progress_bars(show_progress)
     path, local_only = _resolve_source(source, offline)
     config = peek_config(path, local_only=local_only)

@@ -55,7 +55,13 @@ class OnnxTextBackend(SentenceTransformerBackend):
     def __init__(self, base: SentenceTransformerBackend, session: Any, engine: str) -> None:
         super().__init__(
             base.model,
-            replace(base.info, description=f"{base.info.description} [{engine}]", engine=engine),
+            # One session's thread pool serves every run: concurrent runs would only contend.
+            replace(
+                base.info,
+                description=f"{base.info.description} [{engine}]",
+                engine=engine,
+                concurrent_forward=False,
+            ),
             base.device,
         )
         self.engine = engine

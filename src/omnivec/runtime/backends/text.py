@@ -98,6 +98,7 @@ class SentenceTransformerBackend:
             source=source,
             description=f"Text embedding model ({' -> '.join(modules)}).",
             vocab_size=len(model.tokenizer),
+            concurrent_forward=torch_device.type == "cpu",
         )
         return cls(model, info, torch_device)
 
