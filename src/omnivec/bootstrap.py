@@ -21,7 +21,7 @@ from omnivec.media.document_text import DocumentReader
 from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers
 from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.batcher import BatchLimits
-from omnivec.runtime.executors import plan_executors, threads_per_executor
+from omnivec.runtime.executors import plan_executors
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.batches import BatchService, JobLimits
 from omnivec.services.calibration import QuantizationRanges
@@ -105,10 +105,10 @@ def load_backends(
     """One backend per served model, plus more executors of each (same id): the same object
     where the model can run several passes at once over its weights, else copies. Without
     ``settings.replicas``, a process that owns its cores (``owns_process``: the CLI, not the
-    library) runs two executors of such a model on a CPU and splits torch's threads between
-    them (``runtime.executors``). ``show_progress``: download and loading bars (the CLI at a
+    library) runs two executors of such a model on a CPU, which split torch's threads pass by
+    pass (``runtime.executors``). ``show_progress``: download and loading bars (the CLI at a
     terminal; never the library)."""
-    from omnivec.runtime.backends.device import current_torch_threads, set_torch_threads
+    from omnivec.runtime.backends.device import current_torch_threads
     from omnivec.runtime.backends.loader import load_backend
 
     _apply_torch_threads(settings)
@@ -135,10 +135,13 @@ def load_backends(
             backends.append(first if plan.shared else load_backend(model_id, source, **options))
         if plan.shared:
             most_at_once = max(most_at_once, plan.executors)
-    if owns_process and settings.torch_threads is None and most_at_once > 1:
-        threads = threads_per_executor(cores, most_at_once)
-        set_torch_threads(threads)
-        log.info("%d executors per model share its weights, %d torch thread(s) each", most_at_once, threads)
+    if most_at_once > 1:
+        log.info(
+            "%d executors per model share its weights and %d torch threads: a pass running alone "
+            "uses them all, passes running at once split them",
+            most_at_once,
+            cores,
+        )
     return backends
 
 

@@ -1,6 +1,6 @@
 """Several executors over one loaded model (torch on the CPU): the same vectors as one executor,
-passes really spread over the executor threads, the weights loaded once, and the serving
-process's torch threads split between them."""
+passes really spread over the executor threads, each pass with its share of the torch threads,
+and the weights loaded once."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from omnivec.runtime.backends.loader import load_backend
 from omnivec.runtime.batcher import BatchLimits
@@ -31,12 +32,14 @@ class _Threads:
 
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self.torch_threads: set[int] = set()
 
     def on_prepare(self, model_id: str, items: int, seconds: float) -> None:
         pass
 
     def on_batch(self, report: BatchReport) -> None:
         self.names.add(threading.current_thread().name)
+        self.torch_threads.add(torch.get_num_threads())
 
 
 async def _embed_all(runtime: Runtime) -> np.ndarray:
@@ -59,14 +62,22 @@ def test_two_executors_over_one_model_give_the_single_executor_vectors() -> None
     alone = _run(Runtime([load_backend("m", "default", engine="fp32")], LIMITS))
     backend = load_backend("m", "default", engine="fp32")
     assert backend.info.concurrent_forward
-    closed = []
+    closed: list[int] = []
     close = backend.close
-    backend.close = lambda: (closed.append(1), close())  # type: ignore[method-assign]
+
+    def close_once_recorded() -> None:
+        closed.append(1)
+        close()
+
+    backend.close = close_once_recorded  # type: ignore[method-assign]
     shared = Runtime([backend, backend], LIMITS)
     threads = _Threads()
     shared.add_observer(threads)
     together = _run(shared)
     assert len(threads.names) == 2  # both executor threads ran passes
+    cores = torch.get_num_threads()
+    if cores >= 2:  # passes running at once took half the threads each
+        assert cores // 2 in threads.torch_threads
     assert closed == [1]  # one model, closed once
     cos = np.sum(alone * together, axis=1) / (
         np.linalg.norm(alone, axis=1) * np.linalg.norm(together, axis=1)
@@ -107,21 +118,16 @@ def _probe(tmp_path: object, overrides: dict[str, object], own: bool) -> dict[st
     return result
 
 
-def test_the_serving_process_splits_its_cores_between_two_executors(tmp_path: object) -> None:
+def test_the_serving_process_runs_two_executors_over_one_model(tmp_path: object) -> None:
     served = _probe(tmp_path, {}, own=True)
     cores = served.pop("cores")
     assert isinstance(cores, int)
     if cores < 2:
         pytest.skip("one core: one executor")
-    assert served == {"executors": 2, "distinct": 1, "threads": cores // 2, "cache": ["64", "64"]}
+    # The threads stay the process's: each pass takes its share as it starts (``CoreShare``).
+    assert served == {"executors": 2, "distinct": 1, "threads": cores, "cache": ["64", "64"]}
     library = _probe(tmp_path, {"kernel_cache_entries": 8}, own=False)
     assert library == {"cores": cores, "executors": 1, "distinct": 1, "threads": cores, "cache": ["8", "8"]}
     copies = _probe(tmp_path, {"replicas": 3}, own=True)
-    expected = {
-        "cores": cores,
-        "executors": 3,
-        "distinct": 1,
-        "threads": max(1, cores // 3),
-        "cache": ["64", "64"],
-    }
+    expected = {"cores": cores, "executors": 3, "distinct": 1, "threads": cores, "cache": ["64", "64"]}
     assert copies == expected

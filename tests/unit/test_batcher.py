@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -174,3 +175,29 @@ async def test_runner_counts_padding_and_tokens() -> None:
     assert (runner.stats.batches, runner.stats.items) == (1, 2)
     assert runner.stats.tokens == 3 + 7
     assert runner.stats.padded_tokens == 2 * 7
+
+
+def test_one_submit_wakes_every_idle_executor_it_has_work_for() -> None:
+    """A request's items arrive in one submit; an executor that takes a batch of them and leaves
+    more behind wakes the next idle executor, so a second copy never sleeps beside work."""
+    batcher = TokenBudgetBatcher(limits(max_batch_items=2))
+    taken: dict[str, int] = {}
+    ready = threading.Barrier(3)
+    both_busy = threading.Barrier(2, timeout=5)
+
+    def executor(name: str) -> None:
+        ready.wait()
+        batch = batcher.next_batch()  # blocks: nothing is queued yet
+        assert batch
+        taken[name] = len(batch)
+        both_busy.wait()  # only passes if the other executor got a batch too
+
+    threads = [threading.Thread(target=executor, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    ready.wait()
+    time.sleep(0.05)  # both are waiting inside next_batch
+    batcher.submit([item(4) for _ in range(4)])
+    for t in threads:
+        t.join(10)
+    assert taken == {"a": 2, "b": 2}

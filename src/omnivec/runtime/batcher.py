@@ -89,6 +89,9 @@ class TokenBudgetBatcher:
                 lane = self._lanes[min(p for p in Priority if self._lanes[p])]
                 batch = self._take(lane)
                 if batch:
+                    if self.depth:
+                        # A submit wakes one executor; the rest of its items are work for the next.
+                        self._cv.notify()
                     return batch
 
     def close(self) -> list[WorkItem]:

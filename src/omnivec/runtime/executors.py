@@ -1,19 +1,22 @@
 """How many executor threads run a model's forward passes, and how many torch threads each.
 
-On a CPU, one forward pass using every core is not the fastest way to use them: the cores meet
-at a barrier after every operation, and a core briefly taken by the server's other threads
-(HTTP, JSON, tokenising) holds up all of them. Two executors, each running its own pass on half
-the cores over the same weights, keep the cores busy: measured with MiniLM on 2 cores, 2 x 1
-thread gave 1.18x the in-process throughput of 1 x 2 threads, and 1.1 to 1.4x over HTTP, for
-0.7 ms more on a single short text (``bench/results/executors.md``).
+On a CPU, one forward pass using every core is not the fastest way to use them under load: the
+cores meet at a barrier after every operation, and a core briefly taken by the server's other
+threads (HTTP, JSON, tokenising) holds up all of them. Two executors, each running its own pass
+on half the cores over the same weights, keep the cores busy: measured with MiniLM on 2 cores,
+2 x 1 thread gave 1.18x the in-process throughput of 1 x 2 threads, and 1.1 to 1.4x over HTTP
+(``bench/results/executors.md``). A pass that runs alone still gets every core (``CoreShare``),
+so a single request is as fast as before.
 
-A process that owns its cores (``omnivec serve`` and the other commands) gets that by default;
-torch's thread count is process-wide, so the library, living in someone else's process, leaves
-it alone unless configured.
+A process that owns its cores (``omnivec serve`` and the other commands) gets two executors by
+default; the library, living in someone else's process, keeps one unless configured.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from omnivec.runtime.backends.base import BackendInfo
@@ -45,3 +48,33 @@ def plan_executors(
 def threads_per_executor(cores: int, executors: int) -> int:
     """Torch threads for each of ``executors`` passes running at once on ``cores``."""
     return max(1, cores // max(1, executors))
+
+
+class CoreShare:
+    """The cores of executors that run passes at once: each pass, as it starts, takes its share
+    of ``cores`` among the passes running then (all of them when it runs alone).
+
+    ``set_threads`` sets the calling thread's intra-op thread count (torch's ``set_num_threads``:
+    the OpenMP count of the calling thread, which its parallel regions use). A pass already
+    running keeps the count it started with, so for a moment after a second pass starts the cores
+    are oversubscribed; the next pass of each takes the smaller share.
+    """
+
+    def __init__(self, cores: int, set_threads: Callable[[int], None]) -> None:
+        self.cores = max(1, cores)
+        self._set_threads = set_threads
+        self._lock = threading.Lock()
+        self._running = 0
+
+    @contextlib.contextmanager
+    def one_pass(self) -> Iterator[int]:
+        """Around one forward pass, in its executor thread; yields the threads it runs with."""
+        with self._lock:
+            self._running += 1
+            threads = threads_per_executor(self.cores, self._running)
+        try:
+            self._set_threads(threads)
+            yield threads
+        finally:
+            with self._lock:
+                self._running -= 1

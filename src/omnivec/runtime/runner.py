@@ -25,6 +25,7 @@ from omnivec.errors import Internal, InvalidArgument, ResourceExhausted, Unavail
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import Backend
 from omnivec.runtime.batcher import BatchLimits, TokenBudgetBatcher, WorkItem
+from omnivec.runtime.executors import CoreShare
 from omnivec.runtime.inputs import PreparedItem
 from omnivec.runtime.memory import HeapTrimmer
 from omnivec.runtime.observer import BatchReport, RuntimeObserver, notify_batch
@@ -59,6 +60,7 @@ class ModelRunner:
         on_idle: Callable[[], None] | None = None,
         idle_s: float = IDLE_RELEASE_S,
         trimmer: HeapTrimmer | None = None,
+        cores: CoreShare | None = None,
     ) -> None:
         self.backend = backend
         self.batcher = TokenBudgetBatcher(limits)
@@ -68,6 +70,8 @@ class ModelRunner:
         self._admitted = 0
         self._admission_lock = threading.Lock()
         self._backends = (backend, *replicas)
+        # Executors of one shared backend split the cores between the passes running at once.
+        self._cores = cores
         self._stats_lock = threading.Lock()
         # Monotonic start of the pass each copy has on the device; absent while it is idle.
         self._forward_started: dict[int, float] = {}
@@ -172,7 +176,8 @@ class ModelRunner:
                 busy = False
                 continue
             taken = time.monotonic()
-            self._run_batch(copy, batch, tuple(taken - w.enqueued_at for w in batch))
+            with self._cores.one_pass() if self._cores is not None else contextlib.nullcontext():
+                self._run_batch(copy, batch, tuple(taken - w.enqueued_at for w in batch))
             self._trimmer.after_pass()
             busy = True
 

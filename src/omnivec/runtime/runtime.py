@@ -13,6 +13,7 @@ from omnivec.errors import FailedPrecondition, NotFound
 from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.backends.tokens import TokenSpan, token_spans
 from omnivec.runtime.batcher import BatchLimits
+from omnivec.runtime.executors import CoreShare
 from omnivec.runtime.inputs import EncodedItem, ModelInput
 from omnivec.runtime.observer import RuntimeObserver, notify_prepare
 from omnivec.runtime.replicas import ReplicaReport
@@ -30,7 +31,9 @@ class Runtime:
         for backend in backends:
             by_model.setdefault(backend.info.model_id, []).append(backend)
         self.runners: dict[str, ModelRunner] = {
-            model_id: ModelRunner(first, limits, self.observers, replicas=rest)
+            model_id: ModelRunner(
+                first, limits, self.observers, replicas=rest, cores=_core_share(first, rest)
+            )
             for model_id, (first, *rest) in by_model.items()
         }
         self._started = False
@@ -160,3 +163,13 @@ class Runtime:
             return self.runners[model_id]
         except KeyError:
             raise NotFound(f"Model {model_id} is not loaded.") from None
+
+
+def _core_share(first: Backend, rest: Sequence[Backend]) -> CoreShare | None:
+    """Executors running one backend object (torch on the CPU) share the process's torch
+    threads, pass by pass; copies (each on its own GPU stream) have nothing to share."""
+    if not rest or any(b is not first for b in rest):
+        return None
+    from omnivec.runtime.backends.device import current_torch_threads, set_torch_threads
+
+    return CoreShare(current_torch_threads(), set_torch_threads)
