@@ -201,3 +201,25 @@ def test_one_submit_wakes_every_idle_executor_it_has_work_for() -> None:
     for t in threads:
         t.join(10)
     assert taken == {"a": 2, "b": 2}
+
+
+def test_work_wakes_the_executor_that_went_idle_last() -> None:
+    """A light load stays on one executor (warm caches) instead of alternating between them."""
+    batcher = TokenBudgetBatcher(limits())
+    got: list[str] = []
+
+    def executor(name: str) -> None:
+        batch = batcher.next_batch(idle_timeout=1.0)
+        if batch:
+            got.append(name)
+
+    first = threading.Thread(target=executor, args=("idle first",))
+    first.start()
+    time.sleep(0.05)
+    last = threading.Thread(target=executor, args=("idle last",))
+    last.start()
+    time.sleep(0.05)
+    batcher.submit([item(4)])
+    first.join(5)
+    last.join(5)
+    assert got == ["idle last"]

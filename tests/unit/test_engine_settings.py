@@ -41,7 +41,7 @@ def test_the_probe_threshold_is_a_cosine() -> None:
 def test_batching_defaults_do_not_linger() -> None:
     b = Settings.load().batching
     assert b.max_wait_ms == 0.0
-    assert b.max_batch_tokens == 2048
+    assert b.max_batch_tokens == 1024
 
 
 def test_cuda_loads_fp16_with_fused_attention_and_cpu_keeps_the_checkpoint_dtype() -> None:

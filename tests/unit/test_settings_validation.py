@@ -77,6 +77,6 @@ def test_explain_names_the_source_of_each_value(tmp_path: Path, monkeypatch: pyt
     assert rows["host"] == ("127.0.0.2", "env OMNIVEC_HOST")
     assert rows["log_level"] == ("DEBUG", "flag")
     assert rows["batching.max_batch_items"] == (7, f"file {config}")
-    assert rows["batching.max_batch_tokens"] == (2048, "default")
+    assert rows["batching.max_batch_tokens"] == (1024, "default")
     monkeypatch.setenv("OMNIVEC_API_KEYS", '["secret-key"]')
     assert "secret-key" not in repr(explain())

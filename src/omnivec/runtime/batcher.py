@@ -54,7 +54,13 @@ class TokenBudgetBatcher:
     def __init__(self, limits: BatchLimits) -> None:
         self.limits = limits
         self._lanes: dict[Priority, deque[WorkItem]] = {p: deque() for p in Priority}
-        self._cv = threading.Condition()
+        self._lock = threading.Lock()
+        # Executors lingering for more items before a pass (``max_wait_s``).
+        self._more = threading.Condition(self._lock)
+        # Idle executors, the one that went idle last on top: work wakes it first. Its caches and
+        # its thread pool are the warmest, and a light load keeps landing on the same executor
+        # (a condition's notify would wake the one idle longest, so executors would alternate).
+        self._idle: list[threading.Condition] = []
         self._closed = False
 
     @property
@@ -68,20 +74,21 @@ class TokenBudgetBatcher:
     def submit(self, items: list[WorkItem]) -> None:
         """Queue a request's items. Room for them was reserved at admission (``ModelRunner.admit``,
         before any CPU work), which bounds the queue; only a closed batcher refuses here."""
-        with self._cv:
+        with self._lock:
             if self._closed:
                 raise Unavailable("The server is shutting down; retry on another instance.")
             for item in items:
                 self._lanes[item.priority].append(item)
-            self._cv.notify()
+            self._more.notify_all()
+            self._wake_one()
 
     def next_batch(self, idle_timeout: float | None = None) -> list[WorkItem] | None:
         """Block until a batch is ready; ``None`` once closed and drained; an empty list when
         ``idle_timeout`` seconds pass with nothing queued."""
-        with self._cv:
+        with self._lock:
             while True:
                 while not self._closed and self.depth == 0:
-                    if not self._cv.wait(idle_timeout) and self.depth == 0 and not self._closed:
+                    if not self._sleep(idle_timeout) and self.depth == 0 and not self._closed:
                         return []
                 if self._closed and self.depth == 0:
                     return None
@@ -91,20 +98,36 @@ class TokenBudgetBatcher:
                 if batch:
                     if self.depth:
                         # A submit wakes one executor; the rest of its items are work for the next.
-                        self._cv.notify()
+                        self._wake_one()
                     return batch
 
     def close(self) -> list[WorkItem]:
         """Stop accepting work and hand back everything still queued (for the caller to fail)."""
-        with self._cv:
+        with self._lock:
             self._closed = True
             pending = [item for lane in self._lanes.values() for item in lane]
             for lane in self._lanes.values():
                 lane.clear()
-            self._cv.notify_all()
+            self._more.notify_all()
+            for sleeper in self._idle:
+                sleeper.notify()
             return pending
 
     # --- internals (called with the lock held) -----------------------------------------------
+    def _sleep(self, timeout: float | None) -> bool:
+        """Wait idle until woken (True) or ``timeout`` passes (False)."""
+        sleeper = threading.Condition(self._lock)
+        self._idle.append(sleeper)
+        try:
+            return sleeper.wait(timeout)
+        finally:
+            self._idle.remove(sleeper)
+
+    def _wake_one(self) -> None:
+        """Wake the idle executor that went idle last (a woken one leaves the list itself)."""
+        if self._idle:
+            self._idle[-1].notify()
+
     def _linger(self) -> None:
         """Wait up to max_wait for more items while the next batch is not yet full."""
         deadline = time.monotonic() + self.limits.max_wait_s
@@ -116,7 +139,7 @@ class TokenBudgetBatcher:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            self._cv.wait(remaining)
+            self._more.wait(remaining)
 
     def _take(self, lane: deque[WorkItem]) -> list[WorkItem]:
         # Drop items whose requester has gone away: no point computing them.
