@@ -176,8 +176,7 @@ class ModelRunner:
                 busy = False
                 continue
             taken = time.monotonic()
-            with self._cores.one_pass() if self._cores is not None else contextlib.nullcontext():
-                self._run_batch(copy, batch, tuple(taken - w.enqueued_at for w in batch))
+            self._run_batch(copy, batch, tuple(taken - w.enqueued_at for w in batch))
             self._trimmer.after_pass()
             busy = True
 
@@ -211,7 +210,10 @@ class ModelRunner:
         self._forward_started[copy] = time.monotonic()
         failed = True
         try:
-            vectors = backend.finalize(backend.forward(items))
+            # Only the computation holds a share of the cores: delivering the results wakes the
+            # next request, which must find this pass already finished.
+            with self._cores.one_pass() if self._cores is not None else contextlib.nullcontext():
+                vectors = backend.finalize(backend.forward(items))
             if len(vectors) != len(batch):
                 raise RuntimeError(f"backend returned {len(vectors)} vectors for {len(batch)} inputs")
             failed = False
