@@ -99,23 +99,16 @@ class Container:
             self._started = False
 
 
-def load_backends(
-    settings: Settings, *, show_progress: bool = False, owns_process: bool = False
-) -> list[Backend]:
-    """One backend per served model, plus more executors of each (same id): the same object
-    where the model can run several passes at once over its weights, else copies. Without
-    ``settings.replicas``, a process that owns its cores (``owns_process``: the CLI, not the
-    library) runs two executors of such a model on a CPU, which split torch's threads pass by
-    pass (``runtime.executors``). ``show_progress``: download and loading bars (the CLI at a
-    terminal; never the library)."""
-    from omnivec.runtime.backends.device import current_torch_threads
+def load_backends(settings: Settings, *, show_progress: bool = False) -> list[Backend]:
+    """One backend per served model, plus ``settings.replicas - 1`` more executors of each (same
+    id): the same object where the model can run several passes at once over its weights (torch
+    on a CPU; the executors then split torch's threads pass by pass), else copies.
+    ``show_progress``: download and loading bars (the CLI at a terminal; never the library)."""
     from omnivec.runtime.backends.loader import load_backend
 
     _apply_torch_threads(settings)
-    cores = current_torch_threads()
     backends: list[Backend] = []
     seen: set[str] = set()
-    most_at_once = 1
     for spec in settings.models:
         model_id, source = split_model_spec(spec)
         if model_id.lower() in seen:
@@ -123,25 +116,14 @@ def load_backends(
         seen.add(model_id.lower())
         options = load_options(settings, model_id)
         first = load_backend(model_id, source, **options, show_progress=show_progress)
-        plan = plan_executors(
-            first.info,
-            settings.replicas,
-            owns_process=owns_process,
-            torch_threads=settings.torch_threads,
-            cores=cores,
-        )
+        plan = plan_executors(first.info, settings.replicas)
         backends.append(first)
         for _ in range(plan.executors - 1):
             backends.append(first if plan.shared else load_backend(model_id, source, **options))
         if plan.shared:
-            most_at_once = max(most_at_once, plan.executors)
-    if most_at_once > 1:
-        log.info(
-            "%d executors per model share its weights and %d torch threads: a pass running alone "
-            "uses them all, passes running at once split them",
-            most_at_once,
-            cores,
-        )
+            log.info(
+                "%s: %d executors share its weights and split the torch threads", model_id, plan.executors
+            )
     return backends
 
 
@@ -169,16 +151,14 @@ def build(
     stores: Stores | None = None,
     *,
     show_progress: bool = False,
-    owns_process: bool = False,
 ) -> Container:
     """Build the container. ``backends`` may be given ready-made (tests, benchmarks); an empty
     list gives a container that serves no model but manages files and batch jobs (the CLI's
-    in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory.
-    ``owns_process``: the container may set process-wide torch threads (``load_backends``)."""
+    in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory."""
     limits = batch_limits(settings)
     ray_runtime = ray_runtime_for(settings, limits) if backends is None and settings.ray.address else None
     if backends is None and ray_runtime is None:
-        backends = load_backends(settings, show_progress=show_progress, owns_process=owns_process)
+        backends = load_backends(settings, show_progress=show_progress)
     runtime = ray_runtime or Runtime(backends or [], limits)
     infos = [runtime.info(model_id) for model_id in runtime.model_ids()]
     descriptors = {info.model_id: describe(info) for info in infos}

@@ -93,7 +93,7 @@ from omnivec.runtime.backends.device import current_torch_threads
 import torch
 cores = torch.get_num_threads()
 settings = Settings(models=["default"], backend_engine={"*": "fp32"}, data_dir=sys.argv[1], **json.loads(sys.argv[2]))
-backends = load_backends(settings, owns_process=sys.argv[3] == "own")
+backends = load_backends(settings)
 print(json.dumps({
     "cores": cores,
     "executors": len(backends),
@@ -104,10 +104,10 @@ print(json.dumps({
 """
 
 
-def _probe(tmp_path: object, overrides: dict[str, object], own: bool) -> dict[str, object]:
+def _probe(tmp_path: object, overrides: dict[str, object]) -> dict[str, object]:
     env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(tmp_path), json.dumps(overrides), "own" if own else "library"],
+        [sys.executable, "-c", _PROBE, str(tmp_path), json.dumps(overrides)],
         capture_output=True,
         text=True,
         env=env,
@@ -118,16 +118,10 @@ def _probe(tmp_path: object, overrides: dict[str, object], own: bool) -> dict[st
     return result
 
 
-def test_the_serving_process_runs_two_executors_over_one_model(tmp_path: object) -> None:
-    served = _probe(tmp_path, {}, own=True)
-    cores = served.pop("cores")
-    assert isinstance(cores, int)
-    if cores < 2:
-        pytest.skip("one core: one executor")
+def test_configured_executors_load_the_model_once(tmp_path: object) -> None:
+    default = _probe(tmp_path, {})
+    cores = default.pop("cores")
+    assert default == {"executors": 1, "distinct": 1, "threads": cores, "cache": ["64", "64"]}
     # The threads stay the process's: each pass takes its share as it starts (``CoreShare``).
-    assert served == {"executors": 2, "distinct": 1, "threads": cores, "cache": ["64", "64"]}
-    library = _probe(tmp_path, {"kernel_cache_entries": 8}, own=False)
-    assert library == {"cores": cores, "executors": 1, "distinct": 1, "threads": cores, "cache": ["8", "8"]}
-    copies = _probe(tmp_path, {"replicas": 3}, own=True)
-    expected = {"cores": cores, "executors": 3, "distinct": 1, "threads": cores, "cache": ["64", "64"]}
-    assert copies == expected
+    shared = _probe(tmp_path, {"replicas": 3, "kernel_cache_entries": 8})
+    assert shared == {"cores": cores, "executors": 3, "distinct": 1, "threads": cores, "cache": ["8", "8"]}

@@ -17,32 +17,15 @@ SHAREABLE = BackendInfo(
 NOT_SHAREABLE = replace(SHAREABLE, concurrent_forward=False)
 
 
-def test_a_server_on_a_multicore_cpu_runs_two_executors_over_one_model() -> None:
-    plan = plan_executors(SHAREABLE, None, owns_process=True, torch_threads=None, cores=8)
-    assert plan == ExecutorPlan(2, shared=True)
-    assert threads_per_executor(8, plan.executors) == 4
+def test_one_executor_unless_more_are_configured() -> None:
+    assert plan_executors(SHAREABLE, None) == ExecutorPlan(1, shared=False)
+    assert plan_executors(NOT_SHAREABLE, None) == ExecutorPlan(1, shared=False)
+    assert plan_executors(SHAREABLE, 1) == ExecutorPlan(1, shared=False)
 
 
-def test_the_library_and_explicit_threads_keep_one_executor() -> None:
-    assert plan_executors(SHAREABLE, None, owns_process=False, torch_threads=None, cores=8).executors == 1
-    assert plan_executors(SHAREABLE, None, owns_process=True, torch_threads=4, cores=8).executors == 1
-
-
-def test_one_core_or_a_model_that_cannot_share_keeps_one_executor() -> None:
-    assert plan_executors(SHAREABLE, None, owns_process=True, torch_threads=None, cores=1).executors == 1
-    assert plan_executors(NOT_SHAREABLE, None, owns_process=True, torch_threads=None, cores=8).executors == 1
-
-
-def test_configured_replicas_share_where_they_can_and_copy_where_they_cannot() -> None:
-    assert plan_executors(SHAREABLE, 3, owns_process=False, torch_threads=None, cores=8) == ExecutorPlan(
-        3, True
-    )
-    assert plan_executors(NOT_SHAREABLE, 3, owns_process=True, torch_threads=None, cores=8) == ExecutorPlan(
-        3, False
-    )
-    assert plan_executors(SHAREABLE, 1, owns_process=True, torch_threads=None, cores=8) == ExecutorPlan(
-        1, False
-    )
+def test_configured_executors_share_where_they_can_and_copy_where_they_cannot() -> None:
+    assert plan_executors(SHAREABLE, 3) == ExecutorPlan(3, shared=True)
+    assert plan_executors(NOT_SHAREABLE, 3) == ExecutorPlan(3, shared=False)
 
 
 def test_threads_are_split_but_never_below_one() -> None:

@@ -2,14 +2,13 @@
 
 On a CPU, one forward pass using every core is not the fastest way to use them under load: the
 cores meet at a barrier after every operation, and a core briefly taken by the server's other
-threads (HTTP, JSON, tokenising) holds up all of them. Two executors, each running its own pass
-on half the cores over the same weights, keep the cores busy: measured with MiniLM on 2 cores,
-2 x 1 thread gave 1.18x the in-process throughput of 1 x 2 threads, and 1.1 to 1.4x over HTTP
-(``bench/results/executors.md``). A pass that runs alone still gets every core (``CoreShare``),
-so a single request is as fast as before.
-
-A process that owns its cores (``omnivec serve`` and the other commands) gets two executors by
-default; the library, living in someone else's process, keeps one unless configured.
+threads (HTTP, JSON, tokenising) holds up all of them. Two executors over the same weights
+(``replicas: 2``), each pass taking its share of the cores as it starts (``CoreShare``: all of
+them when it runs alone), measured with MiniLM on 2 cores 1.18x the in-process throughput of one
+executor and 1.05 to 1.4x over HTTP under load (``bench/results/executors.md``). But a single
+request over HTTP took 1.5 to 4 ms longer (fp32 10.9 -> 12.4 ms, bf16 8-9 -> 12.9 ms p50), in a
+way the same runtime in-process does not show; until that is understood, one executor stays the
+default and two are a setting for throughput under load.
 """
 
 from __future__ import annotations
@@ -21,9 +20,6 @@ from dataclasses import dataclass
 
 from omnivec.runtime.backends.base import BackendInfo
 
-# Executors of a model that shares its weights, on a CPU with at least this many threads.
-AUTO_CPU_EXECUTORS = 2
-
 
 @dataclass(frozen=True, slots=True)
 class ExecutorPlan:
@@ -32,17 +28,12 @@ class ExecutorPlan:
     shared: bool
 
 
-def plan_executors(
-    info: BackendInfo, replicas: int | None, *, owns_process: bool, torch_threads: int | None, cores: int
-) -> ExecutorPlan:
-    """``replicas`` as configured (None: choose); ``cores``: torch's thread count before any
-    split. A model that cannot share its weights gets copies only when asked for them."""
-    shared = info.concurrent_forward
-    if replicas is not None:
-        return ExecutorPlan(replicas, shared and replicas > 1)
-    if shared and owns_process and torch_threads is None and cores >= AUTO_CPU_EXECUTORS:
-        return ExecutorPlan(AUTO_CPU_EXECUTORS, True)
-    return ExecutorPlan(1, False)
+def plan_executors(info: BackendInfo, replicas: int | None) -> ExecutorPlan:
+    """``replicas`` as configured (None: one). Executors of a model that can run several passes
+    at once share its weights; a model that cannot gets copies."""
+    if replicas is None:
+        return ExecutorPlan(1, False)
+    return ExecutorPlan(replicas, info.concurrent_forward and replicas > 1)
 
 
 def threads_per_executor(cores: int, executors: int) -> int:

@@ -15,7 +15,7 @@ shapes fragment the heap, and glibc keeps the freed holes resident, so the proce
 about 70 % over a burst of 64 requests of 100 texts while its live memory hardly changed.
 ``HeapTrimmer`` bounds that: after a forward pass, when the process has grown more than a slack
 above where it last settled, the free pages go back at once. A pass's own working set stays
-under the slack (with 1024-token passes, two at once), so steady load seldom trims (each trim makes the
+under the slack (with 1024-token passes), so steady load seldom trims (each trim makes the
 next pass fault its pages in again).
 """
 

@@ -114,10 +114,9 @@ class Settings(BaseSettings):
     replicas: int | None = Field(
         None,
         ge=1,
-        description="Executors of each model, taking batches from one queue. A model that can run several "
-        "passes at once over its weights (torch on a CPU) shares them; others load a copy each. None: 2 "
-        "sharing executors with half of torch's threads each for such a model when the process is the "
-        "server's own, else 1.",
+        description="Executors of each model, taking batches from one queue (None: one). A model that can "
+        "run several passes at once over its weights (torch on a CPU) shares them, each pass taking its "
+        "share of torch's threads; others load a copy each (a GPU that one copy cannot keep busy).",
     )
     offline: bool = Field(False, description="Never contact a model hub; only local files.")
     trust_remote_code: bool = False

@@ -18,9 +18,9 @@ class BatchingSettings(BaseModel):
 
     # Defaults measured with the benchmark (bench/): on CPU a MiniLM-size forward pass runs at
     # its best between about 1k and 4k padded tokens and slows past that as activations outgrow
-    # the caches; one pass costs about as much as 50-60 tokens before its first token. Two CPU
-    # executors run two passes at once, so 1024 keeps a burst's activations where one 2048-token
-    # pass had them (burst RSS +14 % instead of +19 % for bf16, at the same throughput).
+    # the caches; one pass costs about as much as 50-60 tokens before its first token. 1024 keeps a
+    # burst's activations small at the same throughput (two executors over one model: burst RSS
+    # +14 % instead of +19 % with bf16).
     max_batch_tokens: int = Field(
         1024, ge=1, description="Padded tokens per forward pass (raise it on a GPU, e.g. 8192)."
     )
