@@ -80,6 +80,7 @@ class ModelRunner:
         self._trimmer = trimmer or HeapTrimmer()
         self._on_idle = on_idle or self._trimmer.release
         self._idle_s = idle_s
+        self._last_pass_end = time.monotonic()  # by any executor
         self._threads = [
             threading.Thread(
                 target=self._loop,
@@ -171,14 +172,22 @@ class ModelRunner:
     def _loop(self, copy: int) -> None:
         busy = False  # whether batches ran since the last idle call
         while (batch := self.batcher.next_batch(self._idle_s if busy else None)) is not None:
-            if not batch:  # quiet for idle_s
-                self._on_idle()
+            if not batch:  # this executor was quiet for idle_s
                 busy = False
+                if self._quiet_for(self._idle_s):
+                    # Only when every executor is: a trim under another's passes would make them
+                    # fault their memory back in.
+                    self._on_idle()
                 continue
             taken = time.monotonic()
             self._run_batch(copy, batch, tuple(taken - w.enqueued_at for w in batch))
+            self._last_pass_end = time.monotonic()
             self._trimmer.after_pass()
             busy = True
+
+    def _quiet_for(self, seconds: float) -> bool:
+        """No executor has run a pass for ``seconds``, and none runs one now."""
+        return not self._forward_started and time.monotonic() - self._last_pass_end >= seconds
 
     def _run_batch(
         self, copy: int, batch: list[WorkItem], queue_waits: tuple[float, ...], *, isolate: bool = True
