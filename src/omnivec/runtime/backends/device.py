@@ -7,7 +7,9 @@ only when a model is loaded.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 
@@ -53,6 +55,37 @@ def accelerator_model_kwargs(device: torch.device, half_precision: bool | None) 
 
 def on_stream(stream: Any) -> Any:
     return torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext()
+
+
+_T = TypeVar("_T")
+
+
+def in_passing_thread(work: Callable[[], _T], name: str = "omnivec-load") -> _T:
+    """``work()`` run on a thread of its own that ends with it: for model passes at load time
+    (the engines' parity probes).
+
+    OpenMP (GNU libgomp, torch's CPU build) keeps a pool of worker threads for every thread that
+    ran a parallel pass, and once its threads outnumber the CPUs it throttles every pool's
+    spin-waiting: each operation of each later pass then waits for its workers to wake. A probe
+    run on the main thread left such a second pool behind, and every pass of the model thread
+    after it was slower (one short text, bf16 on 2 cores: 7.7 -> 12.2 ms). A pool dies with its
+    thread.
+    """
+    outcome: list[_T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:  # handed to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def set_torch_threads(n: int) -> None:

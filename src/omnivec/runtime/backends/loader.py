@@ -58,7 +58,7 @@ def load_backend(
 
         return FakeBackend.from_spec(model_id, source)
 
-    from omnivec.runtime.backends.device import resolve_device
+    from omnivec.runtime.backends.device import in_passing_thread, resolve_device
     from omnivec.settings.native_libraries import limit_kernel_caches
 
     resolve_device(device)  # an unusable --device is refused before anything is read or loaded
@@ -95,7 +95,12 @@ def load_backend(
     if family.engines > OWN_PRECISION_ENGINES:
         # A family other engines can run (fp32, bf16, ONNX…) is converted here; the others stay
         # in their own precision.
-        backend = _apply_engine(backend, engine, cache_dir, threads, path, local_only, engine_min_cosine)
+        # The engines' probes run model passes: off this thread, so none of its OpenMP workers
+        # outlive them (``in_passing_thread``).
+        loaded = backend
+        backend = in_passing_thread(
+            lambda: _apply_engine(loaded, engine, cache_dir, threads, path, local_only, engine_min_cosine)
+        )
     info = backend.info
     log.info(
         "loaded %s model %s from %s (%d dims, %d tokens, %s, prompt style %s, engine %s)",
