@@ -99,14 +99,20 @@ class Container:
             self._started = False
 
 
-def load_backends(settings: Settings, *, show_progress: bool = False) -> list[Backend]:
-    """One backend per served model, plus ``settings.replicas - 1`` more executors of each (same
-    id): the same object where the model can run several passes at once over its weights (torch
-    on a CPU; the executors then split torch's threads pass by pass), else copies.
-    ``show_progress``: download and loading bars (the CLI at a terminal; never the library)."""
+def load_backends(
+    settings: Settings, *, show_progress: bool = False, owns_process: bool = False
+) -> list[Backend]:
+    """One backend per served model, plus more executors of each (same id): the same object where
+    the model can run several passes at once over its weights (torch on a CPU; the executors then
+    share torch's threads pass by pass), else copies. How many: ``settings.replicas``, or without
+    it two for such a model where the process is omnivec's own (``owns_process``: the CLI, not
+    the library), see ``runtime.executors``. ``show_progress``: download and loading bars (the
+    CLI at a terminal; never the library)."""
+    from omnivec.runtime.backends.device import current_torch_threads
     from omnivec.runtime.backends.loader import load_backend
 
     _apply_torch_threads(settings)
+    cores = current_torch_threads()
     backends: list[Backend] = []
     seen: set[str] = set()
     for spec in settings.models:
@@ -116,7 +122,13 @@ def load_backends(settings: Settings, *, show_progress: bool = False) -> list[Ba
         seen.add(model_id.lower())
         options = load_options(settings, model_id)
         first = load_backend(model_id, source, **options, show_progress=show_progress)
-        plan = plan_executors(first.info, settings.replicas)
+        plan = plan_executors(
+            first.info,
+            settings.replicas,
+            owns_process=owns_process,
+            torch_threads=settings.torch_threads,
+            cores=cores,
+        )
         backends.append(first)
         for _ in range(plan.executors - 1):
             backends.append(first if plan.shared else load_backend(model_id, source, **options))
@@ -151,14 +163,16 @@ def build(
     stores: Stores | None = None,
     *,
     show_progress: bool = False,
+    owns_process: bool = False,
 ) -> Container:
     """Build the container. ``backends`` may be given ready-made (tests, benchmarks); an empty
     list gives a container that serves no model but manages files and batch jobs (the CLI's
-    in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory."""
+    in-process ``files`` and ``batch`` commands). ``stores`` defaults to the data directory.
+    ``owns_process``: the process is omnivec's own (the CLI), see ``load_backends``."""
     limits = batch_limits(settings)
     ray_runtime = ray_runtime_for(settings, limits) if backends is None and settings.ray.address else None
     if backends is None and ray_runtime is None:
-        backends = load_backends(settings, show_progress=show_progress)
+        backends = load_backends(settings, show_progress=show_progress, owns_process=owns_process)
     runtime = ray_runtime or Runtime(backends or [], limits)
     infos = [runtime.info(model_id) for model_id in runtime.model_ids()]
     descriptors = {info.model_id: describe(info) for info in infos}

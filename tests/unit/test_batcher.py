@@ -203,23 +203,23 @@ def test_one_submit_wakes_every_idle_executor_it_has_work_for() -> None:
     assert taken == {"a": 2, "b": 2}
 
 
-def test_work_wakes_the_executor_that_went_idle_last() -> None:
-    """A light load stays on one executor (warm caches) instead of alternating between them."""
+def test_work_wakes_the_first_idle_executor() -> None:
+    """A light load always lands on executor 0, whichever went idle last."""
     batcher = TokenBudgetBatcher(limits())
-    got: list[str] = []
+    got: list[int] = []
 
-    def executor(name: str) -> None:
-        batch = batcher.next_batch(idle_timeout=1.0)
+    def executor(rank: int) -> None:
+        batch = batcher.next_batch(idle_timeout=1.0, rank=rank)
         if batch:
-            got.append(name)
+            got.append(rank)
 
-    first = threading.Thread(target=executor, args=("idle first",))
-    first.start()
+    first_idle = threading.Thread(target=executor, args=(1,))
+    first_idle.start()
     time.sleep(0.05)
-    last = threading.Thread(target=executor, args=("idle last",))
-    last.start()
+    last_idle = threading.Thread(target=executor, args=(0,))
+    last_idle.start()
     time.sleep(0.05)
     batcher.submit([item(4)])
-    first.join(5)
-    last.join(5)
-    assert got == ["idle last"]
+    first_idle.join(5)
+    last_idle.join(5)
+    assert got == [0]

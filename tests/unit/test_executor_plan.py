@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
 import pytest
@@ -17,15 +16,28 @@ SHAREABLE = BackendInfo(
 NOT_SHAREABLE = replace(SHAREABLE, concurrent_forward=False)
 
 
-def test_one_executor_unless_more_are_configured() -> None:
-    assert plan_executors(SHAREABLE, None) == ExecutorPlan(1, shared=False)
-    assert plan_executors(NOT_SHAREABLE, None) == ExecutorPlan(1, shared=False)
-    assert plan_executors(SHAREABLE, 1) == ExecutorPlan(1, shared=False)
+def test_the_server_on_a_multicore_cpu_runs_two_executors_over_one_model() -> None:
+    plan = plan_executors(SHAREABLE, None, owns_process=True, torch_threads=None, cores=8)
+    assert plan == ExecutorPlan(2, shared=True)
+
+
+def test_the_library_explicit_threads_one_core_or_no_sharing_keep_one_executor() -> None:
+    assert plan_executors(SHAREABLE, None, owns_process=False, torch_threads=None, cores=8).executors == 1
+    assert plan_executors(SHAREABLE, None, owns_process=True, torch_threads=4, cores=8).executors == 1
+    assert plan_executors(SHAREABLE, None, owns_process=True, torch_threads=None, cores=1).executors == 1
+    assert plan_executors(NOT_SHAREABLE, None, owns_process=True, torch_threads=None, cores=8).executors == 1
 
 
 def test_configured_executors_share_where_they_can_and_copy_where_they_cannot() -> None:
-    assert plan_executors(SHAREABLE, 3) == ExecutorPlan(3, shared=True)
-    assert plan_executors(NOT_SHAREABLE, 3) == ExecutorPlan(3, shared=False)
+    assert plan_executors(SHAREABLE, 3, owns_process=False, torch_threads=None, cores=8) == ExecutorPlan(
+        3, True
+    )
+    assert plan_executors(NOT_SHAREABLE, 3, owns_process=True, torch_threads=None, cores=8) == ExecutorPlan(
+        3, False
+    )
+    assert plan_executors(SHAREABLE, 1, owns_process=True, torch_threads=None, cores=8) == ExecutorPlan(
+        1, False
+    )
 
 
 def test_threads_are_split_but_never_below_one() -> None:
@@ -34,18 +46,18 @@ def test_threads_are_split_but_never_below_one() -> None:
     assert threads_per_executor(1, 4) == 1
 
 
-def test_a_pass_alone_takes_every_core_and_passes_at_once_split_them() -> None:
-    calls: list[tuple[str, int]] = []
-    share = CoreShare(4, lambda n: calls.append((threading.current_thread().name, n)))
-    with share.one_pass() as first:
-        assert first == 4
-        with share.one_pass() as second:
-            assert second == 2
-            with share.one_pass() as third:
-                assert third == 1
-    with share.one_pass() as again:
+def test_the_first_executor_takes_every_core_alone_and_its_share_otherwise() -> None:
+    calls: list[int] = []
+    share = CoreShare(4, calls.append)
+    with share.one_pass(0) as alone:
+        assert alone == 4
+    with share.one_pass(1) as second:
+        assert second == 1  # the others never use more than one thread (one OpenMP pool in all)
+        with share.one_pass(0) as first:
+            assert first == 2
+    with share.one_pass(0) as again:
         assert again == 4  # everyone finished: alone again
-    assert [n for _, n in calls] == [4, 2, 1, 4]
+    assert calls == [4, 1, 2, 4]
 
 
 def test_the_count_is_given_back_when_a_pass_fails() -> None:

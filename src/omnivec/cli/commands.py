@@ -155,7 +155,7 @@ def build_container(settings: Any) -> Any:
 
     configure_logging(settings)
     try:
-        return build(settings, show_progress=interactive())
+        return build(settings, show_progress=interactive(), owns_process=True)
     except ModelLoadError as exc:
         raise CliError(exc.message, EXIT_UNAVAILABLE) from None
     except ValueError as exc:

@@ -57,10 +57,11 @@ class TokenBudgetBatcher:
         self._lock = threading.Lock()
         # Executors lingering for more items before a pass (``max_wait_s``).
         self._more = threading.Condition(self._lock)
-        # Idle executors, the one that went idle last on top: work wakes it first. Its caches and
-        # its thread pool are the warmest, and a light load keeps landing on the same executor
-        # (a condition's notify would wake the one idle longest, so executors would alternate).
-        self._idle: list[threading.Condition] = []
+        # Idle executors by rank: work wakes the lowest idle rank, so a light load always lands on
+        # the first executor (warm caches; on a CPU the only one whose passes use several threads,
+        # see ``runtime.executors``). A condition's notify would wake the one idle longest, and the
+        # executors would take turns.
+        self._idle: list[tuple[int, threading.Condition]] = []
         self._closed = False
 
     @property
@@ -82,13 +83,14 @@ class TokenBudgetBatcher:
             self._more.notify_all()
             self._wake_one()
 
-    def next_batch(self, idle_timeout: float | None = None) -> list[WorkItem] | None:
+    def next_batch(self, idle_timeout: float | None = None, *, rank: int = 0) -> list[WorkItem] | None:
         """Block until a batch is ready; ``None`` once closed and drained; an empty list when
-        ``idle_timeout`` seconds pass with nothing queued."""
+        ``idle_timeout`` seconds pass with nothing queued. ``rank``: the calling executor's; the
+        lowest idle rank is woken first."""
         with self._lock:
             while True:
                 while not self._closed and self.depth == 0:
-                    if not self._sleep(idle_timeout) and self.depth == 0 and not self._closed:
+                    if not self._sleep(idle_timeout, rank) and self.depth == 0 and not self._closed:
                         return []
                 if self._closed and self.depth == 0:
                     return None
@@ -109,24 +111,24 @@ class TokenBudgetBatcher:
             for lane in self._lanes.values():
                 lane.clear()
             self._more.notify_all()
-            for sleeper in self._idle:
+            for _, sleeper in self._idle:
                 sleeper.notify()
             return pending
 
     # --- internals (called with the lock held) -----------------------------------------------
-    def _sleep(self, timeout: float | None) -> bool:
+    def _sleep(self, timeout: float | None, rank: int) -> bool:
         """Wait idle until woken (True) or ``timeout`` passes (False)."""
-        sleeper = threading.Condition(self._lock)
-        self._idle.append(sleeper)
+        entry = (rank, threading.Condition(self._lock))
+        self._idle.append(entry)
         try:
-            return sleeper.wait(timeout)
+            return entry[1].wait(timeout)
         finally:
-            self._idle.remove(sleeper)
+            self._idle.remove(entry)
 
     def _wake_one(self) -> None:
-        """Wake the idle executor that went idle last (a woken one leaves the list itself)."""
+        """Wake the idle executor of the lowest rank (a woken one leaves the list itself)."""
         if self._idle:
-            self._idle[-1].notify()
+            min(self._idle, key=lambda entry: entry[0])[1].notify()
 
     def _linger(self) -> None:
         """Wait up to max_wait for more items while the next batch is not yet full."""

@@ -2,13 +2,11 @@
 
 On a CPU, one forward pass using every core is not the fastest way to use them under load: the
 cores meet at a barrier after every operation, and a core briefly taken by the server's other
-threads (HTTP, JSON, tokenising) holds up all of them. Two executors over the same weights
-(``replicas: 2``), each pass taking its share of the cores as it starts (``CoreShare``: all of
-them when it runs alone), measured with MiniLM on 2 cores 1.18x the in-process throughput of one
-executor and 1.05 to 1.4x over HTTP under load (``bench/results/executors.md``). But a single
-request over HTTP took 1.5 to 4 ms longer (fp32 10.9 -> 12.4 ms, bf16 8-9 -> 12.9 ms p50), in a
-way the same runtime in-process does not show; until that is understood, one executor stays the
-default and two are a setting for throughput under load.
+threads (HTTP, JSON, tokenising) holds up all of them. Two executors over the same weights, the
+first using every core when it runs alone and its share when both run (``CoreShare``), measured
+with MiniLM (bf16) on 2 cores 1.1-1.3x the throughput of one executor over HTTP under load, with
+the same single-request latency (``bench/results/executors.md``). ``omnivec serve`` runs two by
+default; the library, living in someone else's process, keeps one unless configured.
 """
 
 from __future__ import annotations
@@ -28,12 +26,23 @@ class ExecutorPlan:
     shared: bool
 
 
-def plan_executors(info: BackendInfo, replicas: int | None) -> ExecutorPlan:
-    """``replicas`` as configured (None: one). Executors of a model that can run several passes
-    at once share its weights; a model that cannot gets copies."""
-    if replicas is None:
-        return ExecutorPlan(1, False)
-    return ExecutorPlan(replicas, info.concurrent_forward and replicas > 1)
+# Executors of a model that shares its weights, in a process of its own with this many threads.
+AUTO_CPU_EXECUTORS = 2
+
+
+def plan_executors(
+    info: BackendInfo, replicas: int | None, *, owns_process: bool, torch_threads: int | None, cores: int
+) -> ExecutorPlan:
+    """``replicas`` as configured; None chooses two for a model that can run several passes at
+    once over its weights (torch on a CPU), in a process that owns its cores (the server, not the
+    library: the executors set torch's thread count pass by pass), with torch's threads left to
+    omnivec and at least two of them; else one. A model that cannot share gets copies."""
+    shared = info.concurrent_forward
+    if replicas is not None:
+        return ExecutorPlan(replicas, shared and replicas > 1)
+    if shared and owns_process and torch_threads is None and cores >= AUTO_CPU_EXECUTORS:
+        return ExecutorPlan(AUTO_CPU_EXECUTORS, True)
+    return ExecutorPlan(1, False)
 
 
 def threads_per_executor(cores: int, executors: int) -> int:
@@ -42,13 +51,19 @@ def threads_per_executor(cores: int, executors: int) -> int:
 
 
 class CoreShare:
-    """The cores of executors that run passes at once: each pass, as it starts, takes its share
-    of ``cores`` among the passes running then (all of them when it runs alone).
+    """The cores of executors that run passes at once over one model.
 
-    ``set_threads`` sets the calling thread's intra-op thread count (torch's ``set_num_threads``:
-    the OpenMP count of the calling thread, which its parallel regions use). A pass already
-    running keeps the count it started with, so for a moment after a second pass starts the cores
-    are oversubscribed; the next pass of each takes the smaller share.
+    The first executor (rank 0) takes, as each pass starts, its share of ``cores`` among the passes
+    running then (all of them when it runs alone); the others run every pass on one thread. The
+    reason is OpenMP's (GNU libgomp, torch's CPU build): every thread that runs a pass on several
+    threads keeps a pool of workers, and once the pooled workers outnumber the CPUs libgomp
+    throttles their spin-waiting, so every operation of every later pass waits for its workers to
+    wake. Two executors each with a pool made a single short bf16 text 7.4 -> 11.5 ms on 2 cores;
+    with one pool there is no such cost. Work goes to the first executor whenever it is idle (the
+    batcher wakes the lowest rank), so a single request always runs with every core.
+
+    ``set_threads`` sets the calling thread's intra-op thread count (torch's ``set_num_threads``).
+    A pass already running keeps the count it started with.
     """
 
     def __init__(self, cores: int, set_threads: Callable[[int], None]) -> None:
@@ -58,11 +73,11 @@ class CoreShare:
         self._running = 0
 
     @contextlib.contextmanager
-    def one_pass(self) -> Iterator[int]:
-        """Around one forward pass, in its executor thread; yields the threads it runs with."""
+    def one_pass(self, rank: int = 0) -> Iterator[int]:
+        """Around one forward pass of executor ``rank``, in its thread; yields its threads."""
         with self._lock:
             self._running += 1
-            threads = threads_per_executor(self.cores, self._running)
+            threads = threads_per_executor(self.cores, self._running) if rank == 0 else 1
         try:
             self._set_threads(threads)
             yield threads

@@ -171,7 +171,7 @@ class ModelRunner:
 
     def _loop(self, copy: int) -> None:
         busy = False  # whether batches ran since the last idle call
-        while (batch := self.batcher.next_batch(self._idle_s if busy else None)) is not None:
+        while (batch := self.batcher.next_batch(self._idle_s if busy else None, rank=copy)) is not None:
             if not batch:  # this executor was quiet for idle_s
                 busy = False
                 if self._quiet_for(self._idle_s):
@@ -221,7 +221,7 @@ class ModelRunner:
         try:
             # Only the computation holds a share of the cores: delivering the results wakes the
             # next request, which must find this pass already finished.
-            with self._cores.one_pass() if self._cores is not None else contextlib.nullcontext():
+            with self._cores.one_pass(copy) if self._cores is not None else contextlib.nullcontext():
                 vectors = backend.finalize(backend.forward(items))
             if len(vectors) != len(batch):
                 raise RuntimeError(f"backend returned {len(vectors)} vectors for {len(batch)} inputs")

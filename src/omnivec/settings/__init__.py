@@ -114,9 +114,10 @@ class Settings(BaseSettings):
     replicas: int | None = Field(
         None,
         ge=1,
-        description="Executors of each model, taking batches from one queue (None: one). A model that can "
-        "run several passes at once over its weights (torch on a CPU) shares them, each pass taking its "
-        "share of torch's threads; others load a copy each (a GPU that one copy cannot keep busy).",
+        description="Executors of each model, taking batches from one queue. A model that can run several "
+        "passes at once over its weights (torch on a CPU) shares them and its threads; others load a copy "
+        "each (a GPU that one copy cannot keep busy). None: 2 for such a model in omnivec's own process "
+        "(the CLI) when torch has at least 2 threads and --torch-threads is not set, else 1.",
     )
     offline: bool = Field(False, description="Never contact a model hub; only local files.")
     trust_remote_code: bool = False
