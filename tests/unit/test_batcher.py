@@ -209,17 +209,27 @@ def test_work_wakes_the_first_idle_executor() -> None:
     got: list[int] = []
 
     def executor(rank: int) -> None:
-        batch = batcher.next_batch(idle_timeout=1.0, rank=rank)
+        batch = batcher.next_batch(idle_timeout=10.0, rank=rank)
         if batch:
             got.append(rank)
 
+    def idle_executors() -> int:
+        with batcher._lock:
+            return len(batcher._idle)
+
+    def wait_until_idle(count: int) -> None:
+        deadline = time.monotonic() + 5
+        while idle_executors() < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     first_idle = threading.Thread(target=executor, args=(1,))
     first_idle.start()
-    time.sleep(0.05)
+    wait_until_idle(1)
     last_idle = threading.Thread(target=executor, args=(0,))
     last_idle.start()
-    time.sleep(0.05)
+    wait_until_idle(2)
     batcher.submit([item(4)])
-    first_idle.join(5)
     last_idle.join(5)
+    batcher.close()  # lets the other one go
+    first_idle.join(5)
     assert got == [0]
