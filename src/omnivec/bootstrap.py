@@ -133,9 +133,7 @@ def load_backends(
         for _ in range(plan.executors - 1):
             backends.append(first if plan.shared else load_backend(model_id, source, **options))
         if plan.shared:
-            log.info(
-                "%s: %d executors share its weights and split the torch threads", model_id, plan.executors
-            )
+            log.info("%s: %d executors share its weights and its torch threads", model_id, plan.executors)
     return backends
 
 

@@ -70,7 +70,7 @@ class ModelRunner:
         self._admitted = 0
         self._admission_lock = threading.Lock()
         self._backends = (backend, *replicas)
-        # Executors of one shared backend split the cores between the passes running at once.
+        # Executors of one shared backend share its torch threads, pass by pass (``CoreShare``).
         self._cores = cores
         self._stats_lock = threading.Lock()
         # Monotonic start of the pass each copy has on the device; absent while it is idle.
