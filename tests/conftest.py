@@ -13,6 +13,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Servers started by tests serve eagerly: compiling the bf16 engine takes both cores of a small
+# machine for half a minute per start. The tests of compiling turn it on where they need it.
+os.environ.setdefault("OMNIVEC_ENGINE_COMPILE", "false")
 
 from omnivec.bootstrap import Container, build
 from omnivec.runtime.backends.base import Backend

@@ -19,9 +19,9 @@ from omnivec.jobs.worker import BatchWorker, WorkerSettings
 from omnivec.logging import get_logger
 from omnivec.media.document_text import DocumentReader
 from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers
-from omnivec.runtime.backends.base import Backend, BackendInfo
+from omnivec.runtime.backends.base import Backend, BackendInfo, CompilesInBackground
 from omnivec.runtime.batcher import BatchLimits
-from omnivec.runtime.executors import plan_executors
+from omnivec.runtime.executors import pass_thread_counts, plan_executors
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.batches import BatchService, JobLimits
 from omnivec.services.calibration import QuantizationRanges
@@ -134,6 +134,9 @@ def load_backends(
             backends.append(first if plan.shared else load_backend(model_id, source, **options))
         if plan.shared:
             log.info("%s: %d executors share its weights and its torch threads", model_id, plan.executors)
+        compile_wanted = owns_process if settings.engine_compile is None else settings.engine_compile
+        if compile_wanted and isinstance(first, CompilesInBackground):
+            first.start_compiling(pass_thread_counts(cores, plan.executors if plan.shared else 1))
     return backends
 
 

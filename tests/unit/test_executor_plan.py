@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 import pytest
 
 from omnivec.runtime.backends.base import BackendInfo
-from omnivec.runtime.executors import CoreShare, ExecutorPlan, plan_executors, threads_per_executor
+from omnivec.runtime.executors import (
+    CoreShare,
+    ExecutorPlan,
+    pass_thread_counts,
+    plan_executors,
+    threads_per_executor,
+)
 from omnivec.types import Modality, PromptStyle
 
 SHAREABLE = BackendInfo(
@@ -66,3 +73,23 @@ def test_the_count_is_given_back_when_a_pass_fails() -> None:
         raise RuntimeError("the model failed")
     with share.one_pass() as threads:
         assert threads == 2
+
+
+def test_every_thread_count_core_sharing_can_give_a_pass_is_listed() -> None:
+    # What a compiled engine is built for: a pass with a count not built would compile mid-request.
+    for cores in (1, 2, 3, 8, 16):
+        for executors in (1, 2, 3):
+            listed = pass_thread_counts(cores, executors)
+            share = CoreShare(cores, lambda n: None)
+            seen: set[int] = set()
+            # Every rank, with every number of passes running alongside it.
+            for running in range(executors):
+                with contextlib.ExitStack() as others:
+                    for rank in range(1, running + 1):
+                        seen.add(others.enter_context(share.one_pass(rank)))
+                    with share.one_pass(0) as threads:
+                        seen.add(threads)
+            assert seen <= set(listed), (cores, executors, listed, seen)
+            assert listed[0] == cores  # the first executor alone: the most frequent
+    assert pass_thread_counts(2, 2) == (2, 1)
+    assert pass_thread_counts(2, 1) == (2,)

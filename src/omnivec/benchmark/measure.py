@@ -107,6 +107,8 @@ class Memory:
     burst_clients: int = 0
     # Seconds from starting the process to its first answered embedding.
     cold_start_s: float | None = None
+    # Seconds from starting the process until /readyz answers 200 (a compiled engine serving).
+    ready_s: float | None = None
 
     @property
     def burst_growth(self) -> float | None:
@@ -143,6 +145,7 @@ class Memory:
             "burst_peak_mib": round(self.burst_peak / mib, 1),
             "burst_growth": round(self.burst_growth, 4) if self.burst_growth is not None else None,
             "cold_start_s": round(self.cold_start_s, 2) if self.cold_start_s is not None else None,
+            "ready_s": round(self.ready_s, 2) if self.ready_s is not None else None,
             # one sample per second: (seconds, MiB)
             "soak_series": [(round(t), round(r / mib, 1)) for t, r in _per_second(self.soak_samples)],
         }

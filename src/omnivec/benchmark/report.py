@@ -160,8 +160,10 @@ def render_text(r: RunResults) -> str:
         lines.append("")
         starts = [m for m in r.memory.values() if m.cold_start_s is not None]
         if starts:
-            lines.append("Cold start, process start to first answered embedding (s)")
-            lines.extend(f"  {m.label:<48}{m.cold_start_s:>9.2f}" for m in starts)
+            lines.append("Cold start, process start to first answered embedding / to ready (s)")
+            for started in starts:
+                ready = f"{started.ready_s:>9.2f}" if started.ready_s is not None else ""
+                lines.append(f"  {started.label:<48}{started.cold_start_s:>9.2f}{ready}")
             lines.append("")
     for engine, stats in r.parity.items():
         lines.append(

@@ -115,9 +115,17 @@ class ManagedServer:
         except OSError:
             return "(no log)"
 
-    def _ready(self) -> bool:
+    def wait_ready(self, path: str, timeout_s: float = 600.0) -> None:
+        """Until ``path`` answers 200 (``/readyz``: every model on its final engine)."""
+        deadline = time.monotonic() + timeout_s
+        while not self._ready(path):
+            if time.monotonic() > deadline:
+                raise ServerFailed(f"{self.label}: {path} not 200 within {timeout_s:g} s: {self.log_tail()}")
+            time.sleep(0.25)
+
+    def _ready(self, path: str | None = None) -> bool:
         try:
-            with urllib.request.urlopen(self.base_url + self.ready_path, timeout=2) as response:
+            with urllib.request.urlopen(self.base_url + (path or self.ready_path), timeout=2) as response:
                 return int(response.status) == 200
         except (urllib.error.URLError, OSError):
             return False

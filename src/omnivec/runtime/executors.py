@@ -50,6 +50,17 @@ def threads_per_executor(cores: int, executors: int) -> int:
     return max(1, cores // max(1, executors))
 
 
+def pass_thread_counts(cores: int, executors: int) -> tuple[int, ...]:
+    """Every torch thread count a pass may run with under ``CoreShare`` (one executor: all of
+    ``cores``), the most frequent first: the first executor's share while 1, 2… passes run, and
+    the others' one thread."""
+    cores = max(1, cores)
+    if executors <= 1:
+        return (cores,)
+    counts = [threads_per_executor(cores, running) for running in range(1, executors + 1)]
+    return tuple(dict.fromkeys([*counts, 1]))
+
+
 class CoreShare:
     """The cores of executors that run passes at once over one model.
 

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 import numpy as np
 
 from omnivec.errors import FailedPrecondition, NotFound
-from omnivec.runtime.backends.base import Backend, BackendInfo
+from omnivec.runtime.backends.base import Backend, BackendInfo, CompilesInBackground, CompileState
 from omnivec.runtime.backends.tokens import TokenSpan, token_spans
 from omnivec.runtime.batcher import BatchLimits
 from omnivec.runtime.executors import CoreShare
@@ -21,6 +21,10 @@ from omnivec.runtime.runner import ModelRunner
 from omnivec.types import Priority
 
 _NO_VECTOR = np.zeros(0, dtype=np.float32)
+
+# The longest a model's compiled engine may keep the server unready (a first build took 25-40 s
+# on 2 cores; a later start reuses TorchInductor's cache).
+COMPILE_READY_WAIT_S = 300.0
 
 
 class Runtime:
@@ -37,12 +41,14 @@ class Runtime:
             for model_id, (first, *rest) in by_model.items()
         }
         self._started = False
+        self._started_at: float | None = None
 
     def start(self) -> None:
         if not self._started:
             for runner in self.runners.values():
                 runner.start()
             self._started = True
+            self._started_at = time.monotonic()
 
     def refuse_queued(self) -> None:
         """Answer every queued item with UNAVAILABLE and take no more (the start of shutdown)."""
@@ -62,6 +68,19 @@ class Runtime:
     def unready_models(self) -> list[str]:
         """Served models that cannot take work now (no live replica); in-process models always can."""
         return []
+
+    def compiling_models(self) -> list[str]:
+        """Models whose compiled engine is being built: they serve, on their eager engine, and
+        the server is not ready yet (it would be slower, and the build takes the CPU). Not after
+        ``COMPILE_READY_WAIT_S`` from the start: a build that hangs must not keep it unready."""
+        if self._started_at is not None and time.monotonic() - self._started_at > COMPILE_READY_WAIT_S:
+            return []
+        return [
+            model_id
+            for model_id, runner in self.runners.items()
+            if isinstance(runner.backend, CompilesInBackground)
+            and runner.backend.compile_state is CompileState.COMPILING
+        ]
 
     def replica_reports(self) -> list[ReplicaReport]:
         """Models served by replicas outside this process report here; in-process ones do not."""

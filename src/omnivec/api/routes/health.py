@@ -33,10 +33,16 @@ async def readyz(request: Request) -> JSONResponse:
     c = container(request)
     # Models served by replicas elsewhere (Ray) are ready while at least one replica is live.
     unready = c.runtime.unready_models()
-    ready = c.is_started and not unready
-    body: dict[str, object] = {"status": "ready" if ready else "starting", "models": c.runtime.model_ids()}
+    # Models whose compiled engine is being built answer requests meanwhile (on their eager
+    # engine), but a load balancer should wait: they are slower, and the build takes the CPU.
+    compiling = c.runtime.compiling_models()
+    ready = c.is_started and not unready and not compiling
+    status = "ready" if ready else ("compiling" if c.is_started and not unready else "starting")
+    body: dict[str, object] = {"status": status, "models": c.runtime.model_ids()}
     if unready:
         body["unavailableModels"] = unready
+    if compiling:
+        body["compilingModels"] = compiling
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

@@ -7,9 +7,10 @@ the model's own executor thread. Only ``forward`` touches the device.
 from __future__ import annotations
 
 import contextlib
+import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from omnivec.errors import InvalidArgument
 from omnivec.types import Modality, ModelKind, PromptStyle, ScoreActivation, Truncation
@@ -119,6 +120,28 @@ class Backend(Protocol):
     def finalize(self, output: Any) -> np.ndarray: ...
 
     def close(self) -> None: ...
+
+
+class CompileState(enum.Enum):
+    """Where a backend that compiles its model in the background stands."""
+
+    OFF = "off"  # not asked to, or not possible here (no C++ compiler, not a CPU)
+    COMPILING = "compiling"  # the eager model serves meanwhile
+    COMPILED = "compiled"  # the compiled model serves
+    FAILED = "failed"  # compiling failed or its vectors failed the probe; the eager model serves
+
+
+@runtime_checkable
+class CompilesInBackground(Protocol):
+    """A backend that can compile its model while it serves eagerly (the bf16 engine on a CPU)."""
+
+    @property
+    def compile_state(self) -> CompileState: ...
+
+    def start_compiling(self, thread_counts: Sequence[int]) -> None:
+        """Start compiling for passes run with each of ``thread_counts`` torch threads; returns
+        at once. A backend that cannot compile here stays ``OFF``."""
+        ...
 
 
 class PairScorer(Backend, Protocol):

@@ -116,7 +116,7 @@ def _bf16_candidate(
     base: SentenceTransformerBackend, request: EngineRequest
 ) -> tuple[MixedPrecisionTextBackend | None, float]:
     try:
-        candidate = MixedPrecisionTextBackend(base, torch.bfloat16, "bf16")
+        candidate = MixedPrecisionTextBackend(base, torch.bfloat16, "bf16", min_cosine=request.min_cosine)
     except NotMixedPrecisionCapable as exc:
         log.warning("engine bf16 unavailable: %s", exc)
         return None, 0.0

@@ -16,16 +16,23 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from omnivec.logging import get_logger
+from omnivec.runtime.backends.base import CompileState
 from omnivec.runtime.backends.text import SentenceTransformerBackend
 from omnivec.runtime.backends.tokens import pad_batch
-from omnivec.runtime.inputs import PreparedItem
+from omnivec.runtime.inputs import ModelInput, PreparedItem
+
+log = get_logger(__name__)
 
 # /proc/cpuinfo flags of x86 CPUs that compute bf16 dot products in hardware.
 NATIVE_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
@@ -39,7 +46,9 @@ class NotMixedPrecisionCapable(ValueError):
 class MixedPrecisionTextBackend(SentenceTransformerBackend):
     """The fp32 backend's model, with its transformer run under autocast."""
 
-    def __init__(self, base: SentenceTransformerBackend, dtype: torch.dtype, engine: str) -> None:
+    def __init__(
+        self, base: SentenceTransformerBackend, dtype: torch.dtype, engine: str, *, min_cosine: float = 0.0
+    ) -> None:
         modules = [module for _, module in base.model.named_children()]
         first = modules[0] if modules else None
         if getattr(first, "auto_model", None) is None or (
@@ -53,16 +62,109 @@ class MixedPrecisionTextBackend(SentenceTransformerBackend):
         self.dtype = dtype
         self._transformer: Any = first
         self._tail = modules[1:]
+        # The fp32 model (the same weights) the compiled transformer's vectors are checked against.
+        self._reference = base
+        self._min_cosine = min_cosine
+        self._compiled: Any = None  # set once, when the compiled transformer has passed its probe
+        self._compile_state = CompileState.OFF
+
+    @property
+    def compile_state(self) -> CompileState:
+        return self._compile_state
+
+    def start_compiling(self, thread_counts: Sequence[int]) -> None:
+        """Compile the transformer on a thread of its own (``compiled.py``); passes run eager
+        until it is built for every count in ``thread_counts`` and has passed the probe. On a
+        CPU only (CUDA is not compiled here), and once."""
+        from omnivec.runtime.backends.compiled import cpp_compiler
+
+        if self._compile_state is not CompileState.OFF or self.device.type != "cpu":
+            return
+        if cpp_compiler() is None:
+            log.warning(
+                "engine %s for %s: no C++ compiler to compile it", self.info.engine, self.info.model_id
+            )
+            return
+        self._compile_state = CompileState.COMPILING
+        threading.Thread(
+            target=self._compile, args=(tuple(thread_counts),), name="omnivec-compile", daemon=True
+        ).start()
+
+    def _compile(self, thread_counts: tuple[int, ...]) -> None:
+        from omnivec.runtime.backends.compiled import compile_transformer
+        from omnivec.runtime.backends.parity import PROBE_TEXTS, cosines, encode
+
+        started = time.perf_counter()
+        try:
+            probes = self.prepare([ModelInput((t,)) for t in PROBE_TEXTS], auto_truncate=True)
+            sample = self._features(probes[:4])
+            compiled = compile_transformer(self._transformer, self.dtype, sample, thread_counts)
+            reference = encode(self._reference)
+            candidate = np.asarray(self.finalize(self._pass(probes, compiled)), dtype=np.float32)
+            worst = float(cosines(reference, candidate).min())
+        except Exception:  # compiling can fail in many ways; eager serves on
+            log.warning(
+                "engine %s for %s: compiling failed, the eager engine serves on",
+                self.info.engine,
+                self.info.model_id,
+                exc_info=True,
+            )
+            self._compile_state = CompileState.FAILED
+            return
+        if worst < self._min_cosine:
+            log.warning(
+                "engine %s for %s: compiled, but at probe cosine %.6f, below %s; the eager engine serves on",
+                self.info.engine,
+                self.info.model_id,
+                worst,
+                self._min_cosine,
+            )
+            self._compile_state = CompileState.FAILED
+            return
+        self._compiled = compiled
+        self._compile_state = CompileState.COMPILED
+        log.info(
+            "engine %s for %s: compiled in %.0f s for %s torch threads (worst probe cosine %.6f), serving",
+            self.info.engine,
+            self.info.model_id,
+            time.perf_counter() - started,
+            "/".join(map(str, dict.fromkeys(thread_counts))),
+            worst,
+        )
 
     def forward(self, items: Sequence[PreparedItem]) -> Any:
+        compiled = self._compiled
+        if compiled is None:
+            return self._pass(items, None)
+        try:
+            return self._pass(items, compiled)
+        except Exception:  # a compiled graph that fails must not fail requests: eager from now on
+            log.warning(
+                "engine %s for %s: a compiled pass failed; the eager engine serves from now on",
+                self.info.engine,
+                self.info.model_id,
+                exc_info=True,
+            )
+            self._compiled = None
+            self._compile_state = CompileState.FAILED
+            return self._pass(items, None)
+
+    def _features(self, items: Sequence[PreparedItem]) -> dict[str, torch.Tensor]:
         batch = pad_batch([item.payload for item in items], self.padding)
-        features: dict[str, Any] = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
-        features["modality"] = "text"
+        return {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
+
+    def _pass(self, items: Sequence[PreparedItem], compiled: Any) -> Any:
         stream = torch.cuda.stream(self._stream) if self._stream is not None else contextlib.nullcontext()
         with torch.inference_mode(), stream:
-            with torch.autocast(self.device.type, dtype=self.dtype):
-                features = self._transformer(features)
-            features["token_embeddings"] = features["token_embeddings"].float()
+            # Made in inference mode, like the compiled graph's own inputs when it was built.
+            features: dict[str, Any] = self._features(items)
+            if compiled is not None:
+                features["token_embeddings"] = compiled(features).float()
+            else:
+                features["modality"] = "text"
+                with torch.autocast(self.device.type, dtype=self.dtype):
+                    features = self._transformer(features)
+                features["token_embeddings"] = features["token_embeddings"].float()
             for module in self._tail:
                 features = module(features)
             out = features["sentence_embedding"].float()

@@ -162,6 +162,10 @@ class RayRuntime(Runtime):
         live = {r.model_id for r in self._reports}
         return [m for m in self._infos if m not in live]
 
+    def compiling_models(self) -> list[str]:
+        # Replicas serve the engine they loaded; none compiles in the background.
+        return []
+
     def replica_reports(self) -> list[ReplicaReport]:
         return list(self._reports)
 
