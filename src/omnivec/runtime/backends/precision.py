@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import threading
 import time
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ import torch
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import CompileState
 from omnivec.runtime.backends.text import SentenceTransformerBackend
+from omnivec.runtime.memory import release_free_memory
 from omnivec.runtime.backends.tokens import pad_batch
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 
@@ -121,6 +123,9 @@ class MixedPrecisionTextBackend(SentenceTransformerBackend):
             )
             self._compile_state = CompileState.FAILED
             return
+        # Tracing and code generation leave ~120 MB of freed heap behind (MiniLM); hand it back.
+        gc.collect()
+        release_free_memory()
         self._compiled = compiled
         self._compile_state = CompileState.COMPILED
         log.info(
