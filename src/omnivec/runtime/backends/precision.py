@@ -30,9 +30,9 @@ import torch
 from omnivec.logging import get_logger
 from omnivec.runtime.backends.base import CompileState
 from omnivec.runtime.backends.text import SentenceTransformerBackend
-from omnivec.runtime.memory import release_free_memory
 from omnivec.runtime.backends.tokens import pad_batch
 from omnivec.runtime.inputs import ModelInput, PreparedItem
+from omnivec.runtime.memory import release_free_memory
 
 log = get_logger(__name__)
 
