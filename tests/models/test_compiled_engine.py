@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -22,7 +23,8 @@ from omnivec.runtime.backends.base import Backend, CompileState
 from omnivec.runtime.backends.device import in_passing_thread, set_torch_threads
 from omnivec.runtime.backends.loader import load_backend
 from omnivec.runtime.backends.precision import MixedPrecisionTextBackend
-from omnivec.runtime.inputs import ModelInput
+from omnivec.runtime.backends.text import SentenceTransformerBackend
+from omnivec.runtime.inputs import ModelInput, PreparedItem
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +34,7 @@ TEXTS = [
 ] + ["A", "Short one.", "def f(x): return x * 2"]
 
 
-def _vectors(backend: Backend, texts: Sequence[str], batch: int, threads: int) -> np.ndarray:
+def _vectors(backend: Backend | _Fp32View, texts: Sequence[str], batch: int, threads: int) -> np.ndarray:
     """The backend's vectors, ``batch`` texts per pass, on a thread running ``threads``."""
 
     def run() -> np.ndarray:
@@ -48,6 +50,18 @@ def _vectors(backend: Backend, texts: Sequence[str], batch: int, threads: int) -
     return in_passing_thread(run)
 
 
+class _Fp32View:
+    """The bf16 backend's model computed in fp32 (the base class's pass, on the same weights)."""
+
+    def __init__(self, backend: MixedPrecisionTextBackend) -> None:
+        self.backend = backend
+        self.prepare = backend.prepare
+        self.finalize = backend.finalize
+
+    def forward(self, items: Sequence[PreparedItem]) -> Any:
+        return SentenceTransformerBackend.forward(self.backend, items)
+
+
 def _wait_compiled(backend: MixedPrecisionTextBackend, timeout_s: float = 600) -> None:
     deadline = time.monotonic() + timeout_s
     while backend.compile_state is CompileState.COMPILING and time.monotonic() < deadline:
@@ -60,7 +74,9 @@ def test_the_compiled_engine_serves_the_same_vectors_at_every_batch_size_without
     assert isinstance(backend, MixedPrecisionTextBackend)
     assert backend.compile_state is CompileState.OFF  # only when asked
     eager = _vectors(backend, TEXTS, 3, 1)
+    weights = _vectors(_Fp32View(backend), TEXTS, 8, 1)  # the same weights, in fp32
 
+    before = counters["stats"]["unique_graphs"]
     backend.start_compiling([1])
     assert backend.compile_state is CompileState.COMPILING
     served_meanwhile = _vectors(backend, TEXTS[:3], 3, 1)  # the eager engine answers while it builds
@@ -69,6 +85,7 @@ def test_the_compiled_engine_serves_the_same_vectors_at_every_batch_size_without
     assert backend.compile_state is CompileState.COMPILED
 
     graphs = counters["stats"]["unique_graphs"]
+    assert graphs - before == 1  # one per thread count, its probe included
     reference = _vectors(fp32, TEXTS, 8, 1)
     for batch in (1, 3, 8, len(TEXTS)):  # a single text too: sizes of 1 are not a graph of their own
         compiled = _vectors(backend, TEXTS, batch, 1)
@@ -79,6 +96,8 @@ def test_the_compiled_engine_serves_the_same_vectors_at_every_batch_size_without
         if batch == 3:  # computed differently: not the eager engine's vectors
             assert not np.array_equal(compiled, eager)
     assert counters["stats"]["unique_graphs"] == graphs  # no pass compiled anything
+    # Freezing copied what it needed: the model's own weights, the eager engine's, are intact.
+    np.testing.assert_array_equal(_vectors(_Fp32View(backend), TEXTS, 8, 1), weights)
 
 
 def test_without_a_cpp_compiler_the_eager_engine_serves_on(

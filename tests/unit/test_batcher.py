@@ -233,3 +233,42 @@ def test_work_wakes_the_first_idle_executor() -> None:
     batcher.close()  # lets the other one go
     first_idle.join(5)
     assert got == [0]
+
+
+def test_an_executor_lingering_when_another_takes_everything_waits_again() -> None:
+    # The first executor lingers for company (the lock released); a submit that fills a batch
+    # wakes it and the idle second one, and the second may take it all first. The first must
+    # go back to waiting, not fail on an empty queue (that ended its thread).
+    batcher = TokenBudgetBatcher(limits(max_batch_items=4, max_wait_s=5.0))
+    taken: list[int] = []
+    failures: list[BaseException] = []
+
+    def executor(rank: int) -> None:
+        try:
+            while (batch := batcher.next_batch(rank=rank)) is not None:
+                taken.append(len(batch))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=executor, args=(rank,)) for rank in (0, 1)]
+    for thread in threads:
+        thread.start()
+    rounds = 40
+    for k in range(rounds):
+        _wait_until(lambda: len(batcher._idle) == 2)  # both idle
+        batcher.submit([item(1)])  # wakes the first, which lingers for company
+        _wait_until(lambda: len(batcher._idle) == 1)
+        batcher.submit([item(1) for _ in range(3)])  # a full batch: whoever is first takes it
+        _wait_until(lambda k=k: sum(taken) == 4 * (k + 1) or bool(failures))
+        assert not failures, failures
+    batcher.close()
+    for thread in threads:
+        thread.join(5)
+    assert not failures and sum(taken) == 4 * rounds
+
+
+def _wait_until(condition: Any, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.0005)

@@ -95,6 +95,9 @@ class TokenBudgetBatcher:
                 if self._closed and self.depth == 0:
                     return None
                 self._linger()
+                if self.depth == 0:
+                    # While it lingered (the lock released), another executor took everything.
+                    continue
                 lane = self._lanes[min(p for p in Priority if self._lanes[p])]
                 batch = self._take(lane)
                 if batch:
@@ -133,7 +136,7 @@ class TokenBudgetBatcher:
     def _linger(self) -> None:
         """Wait up to max_wait for more items while the next batch is not yet full."""
         deadline = time.monotonic() + self.limits.max_wait_s
-        while not self._closed:
+        while not self._closed and self.depth:  # another executor may take everything meanwhile
             lane = self._lanes[min(p for p in Priority if self._lanes[p])]
             tokens = sum(item.prepared.cost for item in lane)
             if tokens >= self.limits.max_batch_tokens or len(lane) >= self.limits.max_batch_items:

@@ -80,7 +80,7 @@ class MixedPrecisionTextBackend(SentenceTransformerBackend):
         CPU only (CUDA is not compiled here), and once."""
         from omnivec.runtime.backends.compiled import cpp_compiler
 
-        if self._compile_state is not CompileState.OFF or self.device.type != "cpu":
+        if self._compile_state is not CompileState.OFF or self.device.type != "cpu" or not thread_counts:
             return
         if cpp_compiler() is None:
             log.warning(
@@ -94,6 +94,7 @@ class MixedPrecisionTextBackend(SentenceTransformerBackend):
 
     def _compile(self, thread_counts: tuple[int, ...]) -> None:
         from omnivec.runtime.backends.compiled import compile_transformer
+        from omnivec.runtime.backends.device import set_torch_threads
         from omnivec.runtime.backends.parity import PROBE_TEXTS, cosines, encode
 
         started = time.perf_counter()
@@ -101,6 +102,9 @@ class MixedPrecisionTextBackend(SentenceTransformerBackend):
             probes = self.prepare([ModelInput((t,)) for t in PROBE_TEXTS], auto_truncate=True)
             sample = self._features(probes[:4])
             compiled = compile_transformer(self._transformer, self.dtype, sample, thread_counts)
+            # The probe passes run here, with a count the graph was built for (another would
+            # build one more graph). This thread ends with them, and so does its OpenMP pool.
+            set_torch_threads(thread_counts[0])
             reference = encode(self._reference)
             candidate = np.asarray(self.finalize(self._pass(probes, compiled)), dtype=np.float32)
             worst = float(cosines(reference, candidate).min())
