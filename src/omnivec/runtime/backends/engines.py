@@ -2,7 +2,8 @@
 
 - ``fp32``: torch in full precision (on CUDA too); the reference every other engine is held to.
 - ``bf16``: torch with the transformer under bf16 autocast (``precision.py``), pooling and
-  normalisation in fp32. Served only if its probe vectors reach ``min_cosine`` to fp32's.
+  normalisation in fp32. Served only if its probe vectors reach ``min_cosine`` to fp32's. On a
+  CPU the server compiles it in the background (``compiled.py``), held to the same probe.
 - ``onnx``, ``onnx-int8``: ONNX Runtime (``onnx.py``), with their own load-time checks.
 - ``auto`` (the default): ``bf16`` where the device computes it natively (AVX-512 BF16 or AMX
   on the CPU, bf16 support on CUDA) and its probe passes; ``fp32`` otherwise, with the reason

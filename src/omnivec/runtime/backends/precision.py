@@ -10,6 +10,9 @@ same object.
 Where bf16 is native — x86 CPUs with AVX-512 BF16 or AMX, CUDA devices that report bf16
 support — this is markedly faster than fp32; elsewhere it is emulated and slower, which is why
 ``auto`` chooses it only where it is native.
+
+On a CPU the server also compiles this transformer in the background (``compiled.py``); the
+compiled one takes over once built and probed, the eager one serving until then.
 """
 
 from __future__ import annotations
