@@ -19,9 +19,9 @@ from omnivec.jobs.worker import BatchWorker, WorkerSettings
 from omnivec.logging import get_logger
 from omnivec.media.document_text import DocumentReader
 from omnivec.media.pdf_workers import PdfWorkerLimits, PdfWorkers
-from omnivec.runtime.backends.base import Backend, BackendInfo, CompilesInBackground
+from omnivec.runtime.backends.base import Backend, BackendInfo
 from omnivec.runtime.batcher import BatchLimits
-from omnivec.runtime.executors import pass_thread_counts, plan_executors
+from omnivec.runtime.executors import plan_executors
 from omnivec.runtime.runtime import Runtime
 from omnivec.services.batches import BatchService, JobLimits
 from omnivec.services.calibration import QuantizationRanges
@@ -134,9 +134,6 @@ def load_backends(
             backends.append(first if plan.shared else load_backend(model_id, source, **options))
         if plan.shared:
             log.info("%s: %d executors share its weights and its torch threads", model_id, plan.executors)
-        compile_wanted = owns_process if settings.engine_compile is None else settings.engine_compile
-        if compile_wanted and isinstance(first, CompilesInBackground):
-            first.start_compiling(pass_thread_counts(cores, plan.executors if plan.shared else 1))
     return backends
 
 
@@ -174,7 +171,9 @@ def build(
     ray_runtime = ray_runtime_for(settings, limits) if backends is None and settings.ray.address else None
     if backends is None and ray_runtime is None:
         backends = load_backends(settings, show_progress=show_progress, owns_process=owns_process)
-    runtime = ray_runtime or Runtime(backends or [], limits)
+    # The bf16 engine compiles in omnivec's own process unless configured (``engine_compile``).
+    compile_engines = owns_process if settings.engine_compile is None else settings.engine_compile
+    runtime = ray_runtime or Runtime(backends or [], limits, compile_engines=compile_engines)
     infos = [runtime.info(model_id) for model_id in runtime.model_ids()]
     descriptors = {info.model_id: describe(info) for info in infos}
     first = first_embedding_model(infos)

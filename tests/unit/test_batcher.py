@@ -257,7 +257,7 @@ def test_an_executor_lingering_when_another_takes_everything_waits_again() -> No
     for k in range(rounds):
         _wait_until(lambda: len(batcher._idle) == 2)  # both idle
         batcher.submit([item(1)])  # wakes the first, which lingers for company
-        _wait_until(lambda: len(batcher._idle) == 1)
+        _wait_until(lambda: len(batcher._more._waiters) == 1)  # type: ignore[attr-defined]
         batcher.submit([item(1) for _ in range(3)])  # a full batch: whoever is first takes it
         _wait_until(lambda k=k: sum(taken) == 4 * (k + 1) or bool(failures))
         assert not failures, failures

@@ -126,12 +126,16 @@ class TokenBudgetBatcher:
         try:
             return entry[1].wait(timeout)
         finally:
-            self._idle.remove(entry)
+            if entry in self._idle:  # still there unless ``_wake_one`` took it
+                self._idle.remove(entry)
 
     def _wake_one(self) -> None:
-        """Wake the idle executor of the lowest rank (a woken one leaves the list itself)."""
+        """Wake the idle executor of the lowest rank. It stops counting as idle at once, so the
+        next wake-up, before it has run, goes to another."""
         if self._idle:
-            min(self._idle, key=lambda entry: entry[0])[1].notify()
+            entry = min(self._idle, key=lambda idle: idle[0])
+            self._idle.remove(entry)
+            entry[1].notify()
 
     def _linger(self) -> None:
         """Wait up to max_wait for more items while the next batch is not yet full."""

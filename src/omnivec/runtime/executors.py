@@ -83,6 +83,10 @@ class CoreShare:
         self._lock = threading.Lock()
         self._running = 0
 
+    def thread_counts(self, executors: int) -> tuple[int, ...]:
+        """Every count ``one_pass`` may give a pass of one of ``executors`` (``pass_thread_counts``)."""
+        return pass_thread_counts(self.cores, executors)
+
     @contextlib.contextmanager
     def one_pass(self, rank: int = 0) -> Iterator[int]:
         """Around one forward pass of executor ``rank``, in its thread; yields its threads."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from omnivec.errors import Internal, InvalidArgument, ResourceExhausted, Unavailable
 from omnivec.logging import get_logger
-from omnivec.runtime.backends.base import Backend
+from omnivec.runtime.backends.base import Backend, CompilesInBackground
 from omnivec.runtime.batcher import BatchLimits, TokenBudgetBatcher, WorkItem
 from omnivec.runtime.executors import CoreShare
 from omnivec.runtime.inputs import PreparedItem
@@ -61,6 +61,7 @@ class ModelRunner:
         idle_s: float = IDLE_RELEASE_S,
         trimmer: HeapTrimmer | None = None,
         cores: CoreShare | None = None,
+        compile_engine: bool = False,
     ) -> None:
         self.backend = backend
         self.batcher = TokenBudgetBatcher(limits)
@@ -72,6 +73,8 @@ class ModelRunner:
         self._backends = (backend, *replicas)
         # Executors of one shared backend share its torch threads, pass by pass (``CoreShare``).
         self._cores = cores
+        # Whether a backend that can compile its model in the background does so at start.
+        self._compile_engine = compile_engine
         self._stats_lock = threading.Lock()
         # Monotonic start of the pass each copy has on the device; absent while it is idle.
         self._forward_started: dict[int, float] = {}
@@ -105,6 +108,17 @@ class ModelRunner:
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
+        if self._compile_engine and isinstance(self.backend, CompilesInBackground):
+            self.backend.start_compiling(self._pass_thread_counts())
+
+    def _pass_thread_counts(self) -> tuple[int, ...]:
+        """The torch thread counts this runner's passes run with: a compiled model is built for
+        each (TorchDynamo guards on the count)."""
+        if self._cores is not None:
+            return self._cores.thread_counts(len(self._backends))
+        from omnivec.runtime.backends.device import current_torch_threads
+
+        return (current_torch_threads(),)
 
     def close_backends(self) -> None:
         # Executors that share one backend close it once.

@@ -28,15 +28,24 @@ COMPILE_READY_WAIT_S = 300.0
 
 
 class Runtime:
-    def __init__(self, backends: Sequence[Backend], limits: BatchLimits) -> None:
-        """Backends sharing a model id are replicas of one model: one runner, one queue."""
+    def __init__(
+        self, backends: Sequence[Backend], limits: BatchLimits, *, compile_engines: bool = False
+    ) -> None:
+        """Backends sharing a model id are replicas of one model: one runner, one queue.
+        ``compile_engines``: models that can compile in the background (the bf16 engine on a
+        CPU) start doing so when the runtime starts."""
         self.observers: list[RuntimeObserver] = []
         by_model: dict[str, list[Backend]] = {}
         for backend in backends:
             by_model.setdefault(backend.info.model_id, []).append(backend)
         self.runners: dict[str, ModelRunner] = {
             model_id: ModelRunner(
-                first, limits, self.observers, replicas=rest, cores=_core_share(first, rest)
+                first,
+                limits,
+                self.observers,
+                replicas=rest,
+                cores=_core_share(first, rest),
+                compile_engine=compile_engines,
             )
             for model_id, (first, *rest) in by_model.items()
         }

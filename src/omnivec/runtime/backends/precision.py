@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -36,6 +36,9 @@ from omnivec.runtime.backends.text import SentenceTransformerBackend
 from omnivec.runtime.backends.tokens import pad_batch
 from omnivec.runtime.inputs import ModelInput, PreparedItem
 from omnivec.runtime.memory import release_free_memory
+
+if TYPE_CHECKING:
+    from omnivec.runtime.backends.compiled import CompiledTransformer
 
 log = get_logger(__name__)
 
@@ -70,7 +73,8 @@ class MixedPrecisionTextBackend(SentenceTransformerBackend):
         # The fp32 model (the same weights) the compiled transformer's vectors are checked against.
         self._reference = base
         self._min_cosine = min_cosine
-        self._compiled: Any = None  # set once, when the compiled transformer has passed its probe
+        # Set once, when the compiled transformer has passed its probe.
+        self._compiled: CompiledTransformer | None = None
         self._compile_state = CompileState.OFF
 
     @property
@@ -165,7 +169,7 @@ class MixedPrecisionTextBackend(SentenceTransformerBackend):
         batch = pad_batch([item.payload for item in items], self.padding)
         return {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
 
-    def _pass(self, items: Sequence[PreparedItem], compiled: Any) -> Any:
+    def _pass(self, items: Sequence[PreparedItem], compiled: CompiledTransformer | None) -> Any:
         stream = torch.cuda.stream(self._stream) if self._stream is not None else contextlib.nullcontext()
         with torch.inference_mode(), stream:
             # Made in inference mode, like the compiled graph's own inputs when it was built.
