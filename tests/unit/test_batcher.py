@@ -196,7 +196,7 @@ def test_one_submit_wakes_every_idle_executor_it_has_work_for() -> None:
     for t in threads:
         t.start()
     ready.wait()
-    time.sleep(0.05)  # both are waiting inside next_batch
+    _wait_until(lambda: len(batcher._idle) == 2)  # both are waiting inside next_batch
     batcher.submit([item(4) for _ in range(4)])
     for t in threads:
         t.join(10)
